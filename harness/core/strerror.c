@@ -1,11 +1,22 @@
 /*
  * aa_strerror: one entry point over every module's code table. Each module
- * owns a range (see aa_core.h) and its own aa_<module>_strerror(); add one
- * dispatch line here when a module gains codes.
+ * owns a range (see aa_core.h) and defines aa_<module>_strerror(). The
+ * references are weak so core does not depend on the modules: a module
+ * that is not linked into a program cannot produce its codes anyway.
  */
 #include "aa_core.h"
 
-#include "../b64/aa_b64.h"
+#define AA_WEAK_STRERROR(fn) extern const char *fn(int code) __attribute__((weak))
+AA_WEAK_STRERROR(aa_b64_strerror);
+AA_WEAK_STRERROR(aa_sf_strerror);
+AA_WEAK_STRERROR(aa_json_strerror);
+AA_WEAK_STRERROR(aa_jwk_strerror);
+AA_WEAK_STRERROR(aa_jose_strerror);
+AA_WEAK_STRERROR(aa_httpsig_strerror);
+AA_WEAK_STRERROR(aa_aauth_strerror);
+AA_WEAK_STRERROR(aa_http_strerror);
+AA_WEAK_STRERROR(aa_server_strerror);
+AA_WEAK_STRERROR(aa_case_strerror);
 
 static const char *core_strerror(int code)
 {
@@ -25,12 +36,25 @@ static const char *core_strerror(int code)
 
 const char *aa_strerror(int code)
 {
+    static const struct {
+        int lo, hi;
+        const char *(*fn)(int);
+    } ranges[] = {
+        {100, 149, aa_b64_strerror},     {150, 199, aa_sf_strerror},
+        {200, 249, aa_json_strerror},    {250, 299, aa_jwk_strerror},
+        {300, 399, aa_jose_strerror},    {400, 499, aa_httpsig_strerror},
+        {500, 599, aa_aauth_strerror},   {600, 699, aa_http_strerror},
+        {700, 749, aa_server_strerror},  {750, 799, aa_case_strerror},
+    };
     const char *s = NULL;
     int c = -code;
 
-    if (c < 100)
+    if (c < 100) {
         s = core_strerror(code);
-    else if (c < 150)
-        s = aa_b64_strerror(code);
+    } else {
+        for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+            if (c >= ranges[i].lo && c <= ranges[i].hi && ranges[i].fn != NULL)
+                s = ranges[i].fn(code);
+    }
     return s ? s : "unknown error";
 }

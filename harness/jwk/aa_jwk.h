@@ -1,0 +1,141 @@
+/*
+ * aa_jwk: JSON Web Keys (RFC 7517, RFC 7518 §6, RFC 8037) <-> OpenSSL 3
+ * EVP_PKEY, JWKS lookup, RFC 7638 thumbprints, PEM import/export, and the
+ * raw sign/verify primitives (aa_crypto_*) that jose/ and httpsig/ share.
+ *
+ * Design choice: OpenSSL is confined to jwk/ and jose/. Other modules see
+ * struct aa_jwk and enum aa_alg only. Keys are reference-counted EVP_PKEYs;
+ * aa_jwk_copy() takes a reference, aa_jwk_cleanup() drops it.
+ */
+#ifndef AA_JWK_H
+#define AA_JWK_H
+
+#include <cJSON.h>
+
+#include "../core/aa_core.h"
+
+enum {
+    AA_E_JWK_KTY = -250,        /* unknown or unsupported kty (RFC7517#4.1) */
+    AA_E_JWK_CRV = -251,        /* unknown or unsupported crv */
+    AA_E_JWK_MEMBER = -252,     /* required member missing or not a string */
+    AA_E_JWK_LENGTH = -253,     /* key material of the wrong length */
+    AA_E_JWK_PRIVATE = -254,    /* private member where a public key is expected */
+    AA_E_JWK_INVALID = -255,    /* material rejected by OpenSSL (not on curve...) */
+    AA_E_JWKS_DUP_KID = -256,   /* two keys with one kid (PROFILE#3, D-14) */
+    AA_E_JWKS_NO_KID = -257,    /* key without kid in a JWKS */
+    AA_E_JWKS_KID_UNKNOWN = -258, /* lookup found no such kid */
+    AA_E_CRYPTO_BADSIG = -259,  /* signature does not verify */
+    AA_E_CRYPTO_ALG = -260,     /* algorithm does not match the key type */
+    AA_E_PEM = -261,            /* PEM could not be parsed */
+    AA_E_JWKS_TOO_MANY = -262   /* more keys than AA_JWKS_MAX_KEYS */
+};
+
+enum aa_kty { AA_KTY_NONE = 0, AA_KTY_OKP, AA_KTY_EC, AA_KTY_RSA };
+
+/*
+ * Signature algorithms. Two registries name them (PROFILE#2.10): JOSE
+ * ("EdDSA", "ES256", "RS256", "PS256") and RFC 9421 ("ed25519",
+ * "ecdsa-p256-sha256", "rsa-v1_5-sha256", "rsa-pss-sha512").
+ */
+enum aa_alg {
+    AA_ALG_NONE = 0,
+    AA_ALG_ED25519, /* JOSE EdDSA (RFC8037), HTTPSig ed25519 (RFC9421#3.3.6) */
+    AA_ALG_ES256,   /* JOSE ES256, HTTPSig ecdsa-p256-sha256 (raw r||s) */
+    AA_ALG_RS256,   /* JOSE RS256, HTTPSig rsa-v1_5-sha256 */
+    AA_ALG_PS256,   /* JOSE PS256 (salt 32) */
+    AA_ALG_PS512,   /* HTTPSig rsa-pss-sha512 (salt 64, RFC9421#3.3.1) */
+    AA_ALG_HS256    /* only to build hostile tokens (AT-03); never verified */
+};
+
+#define AA_JWK_KID_MAX 128
+#define AA_JWK_THUMBPRINT_LEN 43 /* base64url(SHA-256), no padding */
+#define AA_JWKS_MAX_KEYS 32      /* PROFILE#3 fetching limits */
+#define AA_CRYPTO_SIG_MAX 1024   /* RSA-8192 */
+
+struct aa_jwk {
+    void *pkey;           /* EVP_PKEY *, owned (refcounted) */
+    enum aa_kty kty;
+    char crv[16];         /* "Ed25519", "P-256" or "" for RSA */
+    char kid[AA_JWK_KID_MAX];
+    char alg[16];         /* optional "alg" member, "" if absent */
+    bool is_private;
+};
+
+/* Parse flags. */
+#define AA_JWK_PUBLIC_ONLY 0x1u  /* reject d/p/q/dp/dq/qi/k (PROFILE#2.3) */
+#define AA_JWK_REQUIRE_KID 0x2u
+
+int aa_jwk_from_cjson(const cJSON *obj, unsigned flags, struct aa_jwk *out,
+                      struct aa_diag *d) AA_WUR;
+int aa_jwk_parse(const char *json, size_t len, unsigned flags,
+                 struct aa_jwk *out, struct aa_diag *d) AA_WUR;
+/* Members in RFC 7638 order plus kid; private members only if |priv|. */
+cJSON *aa_jwk_to_cjson(const struct aa_jwk *k, bool priv);
+int aa_jwk_to_json(const struct aa_jwk *k, bool priv, struct aa_buf *out);
+/* Public members only, as base64url strings: x (OKP), x/y (EC), n/e (RSA). */
+int aa_jwk_public_member(const struct aa_jwk *k, const char *name, struct aa_buf *out);
+
+/* RFC 7638 thumbprint (SHA-256, base64url): |out| gets 43 chars + NUL. */
+int aa_jwk_thumbprint(const struct aa_jwk *k, char out[AA_JWK_THUMBPRINT_LEN + 1]);
+bool aa_jwk_same_key(const struct aa_jwk *a, const struct aa_jwk *b); /* by thumbprint (D-27) */
+
+/* Generate a fresh key: AA_KTY_OKP (Ed25519), AA_KTY_EC (P-256), AA_KTY_RSA (2048). */
+int aa_jwk_generate(enum aa_kty kty, const char *kid, struct aa_jwk *out) AA_WUR;
+/* Ed25519 key from a 32-byte RFC 8032 secret (known-answer vectors). */
+int aa_jwk_from_ed25519_seed(const uint8_t seed[32], const char *kid, struct aa_jwk *out) AA_WUR;
+
+int aa_jwk_from_pem(const char *pem, size_t len, const char *kid, struct aa_jwk *out,
+                    struct aa_diag *d) AA_WUR;
+int aa_jwk_to_pem(const struct aa_jwk *k, bool priv, struct aa_buf *out);
+
+int aa_jwk_copy(struct aa_jwk *dst, const struct aa_jwk *src); /* shares the EVP_PKEY */
+/* A public-only copy (drops the private half). */
+int aa_jwk_public(struct aa_jwk *dst, const struct aa_jwk *src);
+void aa_jwk_cleanup(struct aa_jwk *k);
+
+/* Load a key file, JWK (JSON) or PEM, detected by content. */
+int aa_jwk_load_file(const char *path, const char *kid, struct aa_jwk *out, struct aa_diag *d) AA_WUR;
+/* Save as private JWK JSON, mode 0600. */
+int aa_jwk_save_file(const struct aa_jwk *k, const char *path);
+
+/* ---- JWKS ------------------------------------------------------------ */
+struct aa_jwks {
+    struct aa_jwk *keys;
+    size_t n;
+};
+
+/* Public keys only, unique kid on every key, at most AA_JWKS_MAX_KEYS. */
+int aa_jwks_parse(const char *json, size_t len, struct aa_jwks *out,
+                  struct aa_diag *d) AA_WUR;
+int aa_jwks_from_cjson(const cJSON *obj, struct aa_jwks *out, struct aa_diag *d) AA_WUR;
+const struct aa_jwk *aa_jwks_find(const struct aa_jwks *s, const char *kid);
+const struct aa_jwk *aa_jwks_find_thumbprint(const struct aa_jwks *s, const char *jkt);
+int aa_jwks_add(struct aa_jwks *s, const struct aa_jwk *k); /* copies (ref) */
+int aa_jwks_to_json(const struct aa_jwks *s, struct aa_buf *out); /* public only */
+void aa_jwks_cleanup(struct aa_jwks *s);
+
+/* ---- raw signatures shared by JWS and HTTP signatures ----------------- */
+bool aa_alg_matches_key(enum aa_alg alg, const struct aa_jwk *k);
+const char *aa_alg_jose_name(enum aa_alg alg);     /* "EdDSA" ...; NULL for NONE */
+const char *aa_alg_httpsig_name(enum aa_alg alg);  /* "ed25519" ...; NULL if none */
+enum aa_alg aa_alg_from_jose(const char *name);    /* AA_ALG_NONE if unknown */
+enum aa_alg aa_alg_from_httpsig(const char *name);
+/* The algorithm a key signs with by default (Ed25519 -> ED25519, P-256 -> ES256, RSA -> PS512). */
+enum aa_alg aa_alg_default_for(const struct aa_jwk *k, bool httpsig);
+
+int aa_crypto_sign(enum aa_alg alg, const struct aa_jwk *k, const uint8_t *msg,
+                   size_t n, uint8_t *sig, size_t cap, size_t *siglen) AA_WUR;
+/* AA_OK, AA_E_CRYPTO_BADSIG or AA_E_CRYPTO_ALG. Constant outputs on failure. */
+int aa_crypto_verify(enum aa_alg alg, const struct aa_jwk *k, const uint8_t *msg,
+                     size_t n, const uint8_t *sig, size_t siglen) AA_WUR;
+/* HMAC-SHA256 with raw key bytes, for hostile-token construction only. */
+int aa_crypto_hmac_sha256(const uint8_t *key, size_t klen, const uint8_t *msg, size_t n,
+                          uint8_t out[32]);
+void aa_sha256(const void *p, size_t n, uint8_t out[32]);
+void aa_sha512(const void *p, size_t n, uint8_t out[64]);
+/* Cryptographically random bytes. */
+int aa_random(uint8_t *out, size_t n) AA_WUR;
+
+const char *aa_jwk_strerror(int code);
+
+#endif
