@@ -163,4 +163,34 @@ int aa_sf_parse_bare_at(const char *in, size_t len, size_t *pos,
 const char *aa_sf_type_name(enum aa_sf_type t);
 const char *aa_sf_strerror(int code);
 
+/* ---- additions (builders the corpus and signers need) ------------------
+ * Builders do not validate what they store; the serializer refuses
+ * anything RFC 9651 §4.1 cannot express (AA_E_SF_SERIALIZE). Adding a key
+ * that is already present replaces its value in place (ordered-map
+ * semantics, as the parser has). On failure an add leaves the value with
+ * the caller. */
+
+/* Decimal as an exact count of thousandths (serializer checks the
+ * 12-integer-digit range). */
+void aa_sf_bare_decimal(struct aa_sf_bare *b, int64_t thousandths);
+/* Decimal from text "[-]digits[.digits]": more than three fraction digits
+ * are rounded half-to-even on the decimal text (RFC 8941 §4.1.5), so
+ * "0.0025" -> 0.002 and "9.9995" -> 10.0. AA_E_SF_DECIMAL for malformed
+ * text or more than 15 integer digits (which int64 thousandths cannot
+ * hold); a value with 13..15 integer digits is stored and refused by the
+ * serializer. */
+int aa_sf_bare_decimal_text(struct aa_sf_bare *b, const char *s, size_t len,
+                            struct aa_diag *d);
+/* Date (RFC 9651 §3.3.7), seconds since the epoch. */
+void aa_sf_bare_date(struct aa_sf_bare *b, int64_t seconds);
+/* Display string (RFC 9651 §3.3.8) from UTF-8 text (copied). */
+int aa_sf_bare_display(struct aa_sf_bare *b, const char *utf8, size_t len);
+/* Make |il| an empty Inner List (no items, no parameters). */
+void aa_sf_inner_list_init(struct aa_sf_item *il);
+/* Append a list member, an Item or an Inner List (moved in). */
+int aa_sf_list_add(struct aa_sf_list *l, struct aa_sf_item *item);
+/* The serializer's key check over |len| bytes (RFC 8941 §4.1.1.3): AA_OK
+ * or AA_E_SF_SERIALIZE naming the offending character. */
+int aa_sf_key_check(const char *key, size_t len, struct aa_diag *d);
+
 #endif
