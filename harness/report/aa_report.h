@@ -20,16 +20,27 @@
 /* JUnit: one <testsuite> per (role, suite); classname "aauth.<role>.<suite>";
  * FAIL -> <failure>, ERROR -> <error>, SKIP -> <skipped>, WARN/INFO pass with
  * <system-out>. */
+/*
+ * Each writer builds the whole document in memory and writes it to |out|:
+ * AA_OK; AA_E_INVAL for a NULL argument; AA_E_NOMEM or AA_E_LIMIT when the
+ * document cannot be built; AA_E_IO when the stream fails (checked with
+ * fflush/ferror; |out| is not closed). Run text is sanitised and escaped
+ * for each format (docs/report-format.md section 8).
+ */
 int aa_report_write_junit(const struct aa_run *run, FILE *out);
 int aa_report_write_json(const struct aa_run *run, FILE *out);
 int aa_report_write_markdown(const struct aa_run *run, FILE *out);
 int aa_report_write_html(const struct aa_run *run, FILE *out);
 
-/* junit.xml, report.json, report.md, report.html into |dir| (created). */
+/* junit.xml, report.json, report.md, report.html into |dir| (created like
+ * mkdir -p; each file written to <name>.tmp and renamed). AA_E_INVAL for a
+ * NULL run or an empty/overlong path; AA_E_IO (|d| names the path and the
+ * system error) when a component is not a directory or a write fails. */
 int aa_report_write_dir(const struct aa_run *run, const char *dir, struct aa_diag *d);
 
 /* Console: results grouped by suite, one mark per check, failures repeated
- * at the end with expected/actual/hint, one count line. */
+ * at the end with expected/actual/hint, one count line. |o| may be NULL
+ * (no colour, not verbose). Errors are reported on |out| itself. */
 struct aa_console_opts {
     bool color;
     bool verbose; /* include transcripts */
@@ -54,7 +65,9 @@ struct aa_flow_def {
 };
 /* Prints banner, MODE, description, each TEST block with ✓/✗ lines from the
  * run's results whose suite matches and test_no == test, and TEST SUMMARY.
- * Returns the number of failed tests. */
+ * Returns the number of failed tests (a test with no results, only SKIP
+ * results, a FAIL or an ERROR counts failed; D-31), or -1 on bad arguments,
+ * allocation failure or a write error. */
 int aa_report_print_flow(const struct aa_run *run, const struct aa_flow_def *flow,
                          FILE *out, bool color);
 
