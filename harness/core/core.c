@@ -360,29 +360,63 @@ void aa_cleanse(void *p, size_t n)
 int aa_read_file(const char *path, size_t max, char **out, size_t *len)
 {
     FILE *f;
-    struct aa_buf b;
-    char tmp[8192];
-    size_t n;
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    int rc = AA_OK;
 
+    /* Files may hold private keys: grow by doubling into buffers that are
+     * cleansed before being released, never through realloc. */
     *out = NULL;
     if (len)
         *len = 0;
     f = fopen(path, "rb");
     if (f == NULL)
         return errno == ENOENT ? AA_E_NOTFOUND : AA_E_IO;
-    aa_buf_init(&b, max);
-    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
-        if (aa_buf_add(&b, tmp, n) != AA_OK)
+    for (;;) {
+        size_t got;
+        if (n + 1 >= cap) {
+            size_t ncap = cap ? cap * 2 : 4096;
+            char *nb;
+            if (cap > max) {
+                rc = AA_E_LIMIT;
+                break;
+            }
+            nb = malloc(ncap);
+            if (nb == NULL) {
+                rc = AA_E_NOMEM;
+                break;
+            }
+            if (buf) {
+                memcpy(nb, buf, n);
+                aa_cleanse(buf, cap);
+                free(buf);
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (n > max) {
+            rc = AA_E_LIMIT;
             break;
+        }
+        if (got == 0) {
+            if (ferror(f))
+                rc = AA_E_IO;
+            break;
+        }
     }
-    if (ferror(f) && !b.err)
-        b.err = AA_E_IO;
     fclose(f);
-    if (b.err) {
-        int e = b.err;
-        aa_buf_free(&b);
-        return e;
+    if (rc != AA_OK) {
+        if (buf) {
+            aa_cleanse(buf, cap);
+            free(buf);
+        }
+        return rc;
     }
-    *out = aa_buf_detach(&b, len);
-    return *out ? AA_OK : AA_E_NOMEM;
+    buf[n] = '\0';
+    *out = buf;
+    if (len)
+        *len = n;
+    return AA_OK;
 }

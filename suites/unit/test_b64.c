@@ -1,6 +1,8 @@
 /* Strict base64 / base64url codec (RFC 4648 §4, §5; RFC 8941 §3.3.5). */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "b64/aa_b64.h"
 
@@ -109,4 +111,25 @@ Test(core, parse_i64_bounds)
     cr_assert_eq(aa_parse_i64("9223372036854775808", 19, &v), AA_E_LIMIT);
     cr_assert_eq(aa_parse_i64("12a", 3, &v), AA_E_SYNTAX);
     cr_assert_eq(aa_parse_i64("-", 1, &v), AA_E_SYNTAX);
+}
+
+Test(core, read_file_limits)
+{
+    char path[] = "/tmp/aa_core_read_XXXXXX";
+    int fd = mkstemp(path);
+    char *data = NULL;
+    size_t n = 0;
+    cr_assert(fd >= 0);
+    for (int i = 0; i < 1000; i++)
+        cr_assert_eq(write(fd, "0123456789", 10), 10);
+    close(fd);
+    cr_assert_eq(aa_read_file(path, 10000, &data, &n), AA_OK);
+    cr_assert_eq(n, 10000);
+    cr_assert_eq(data[n], '\0');
+    cr_assert(memcmp(data + 9990, "0123456789", 10) == 0);
+    free(data);
+    cr_assert_eq(aa_read_file(path, 9999, &data, &n), AA_E_LIMIT);
+    cr_assert_null(data);
+    unlink(path);
+    cr_assert_eq(aa_read_file(path, 10, &data, &n), AA_E_NOTFOUND);
 }
