@@ -11,7 +11,8 @@
  * Error-code ranges (append-only; a retired code keeps its number):
  *   core 1..99, b64 100..149, sf 150..199, json 200..249, jwk/crypto 250..299,
  *   jose 300..399, httpsig/digest 400..499, aauth profile 500..599,
- *   http client/discovery 600..699, server 700..749, case/report 750..799.
+ *   http client/discovery 600..699, server 700..749, case/report 750..799,
+ *   reference client (reference/lib/aa_client.h) 800..849.
  * Each module defines its codes in its own header and provides a
  * aa_<module>_strerror(); aa_strerror() dispatches by range.
  */

@@ -17,6 +17,7 @@ AA_WEAK_STRERROR(aa_aauth_strerror);
 AA_WEAK_STRERROR(aa_http_strerror);
 AA_WEAK_STRERROR(aa_server_strerror);
 AA_WEAK_STRERROR(aa_case_strerror);
+AA_WEAK_STRERROR(aa_client_strerror);
 
 static const char *core_strerror(int code)
 {
@@ -45,6 +46,7 @@ const char *aa_strerror(int code)
         {300, 399, aa_jose_strerror},    {400, 499, aa_httpsig_strerror},
         {500, 599, aa_aauth_strerror},   {600, 699, aa_http_strerror},
         {700, 749, aa_server_strerror},  {750, 799, aa_case_strerror},
+        {800, 849, aa_client_strerror},
     };
     const char *s = NULL;
     int c = -code;
