@@ -53,13 +53,14 @@ enum {
     AA_E_DISC_WELL_KNOWN = -660    /* well-known name not one of the three AAuth names */
 };
 
-#define AA_DISC_TTL_DEFAULT 300       /* s, PROFILE#3 */
-#define AA_DISC_TTL_MAX 86400         /* s, cap on Cache-Control: max-age */
-#define AA_DISC_REFETCH_INTERVAL 30   /* s, PROFILE#3 */
+#define AA_DISC_TTL_DEFAULT 300             /* s, PROFILE#3 */
+#define AA_DISC_TTL_MAX 86400               /* s, cap on Cache-Control: max-age */
+#define AA_DISC_REFETCH_INTERVAL 30         /* s, PROFILE#3 */
 #define AA_DISC_MAX_DOC ((size_t)64 * 1024) /* PROFILE#3 */
 #define AA_DISC_MAX_ENTRIES 256
 
-/* Seconds on any monotonic scale. */
+/* Seconds on any monotonic scale. Called with the cache lock held: it must
+ * not call back into the cache. */
 typedef int64_t (*aa_disc_clock_fn)(void *ctx);
 /*
  * Return true to allow a GET of |url|. Called without the cache lock, from
@@ -69,20 +70,20 @@ typedef int64_t (*aa_disc_clock_fn)(void *ctx);
 typedef bool (*aa_disc_allow_fn)(void *ctx, const char *url);
 
 struct aa_disc_opts {
-    bool dev_mode;                         /* http loopback identifiers (D-1), loopback fetches */
-    const char *const *trusted_origins;    /* "https://as.example"; copied */
+    bool dev_mode;                      /* http loopback identifiers (D-1), loopback fetches */
+    const char *const *trusted_origins; /* "https://as.example"; copied */
     size_t n_trusted;
-    aa_disc_allow_fn allow;                /* NULL -> default policy */
+    aa_disc_allow_fn allow; /* NULL -> default policy */
     void *allow_ctx;
-    aa_disc_clock_fn clock;                /* NULL -> CLOCK_MONOTONIC seconds */
+    aa_disc_clock_fn clock; /* NULL -> CLOCK_MONOTONIC seconds */
     void *clock_ctx;
-    int64_t default_ttl_s;                 /* 0 -> 300; used without max-age */
-    int64_t max_ttl_s;                     /* 0 -> 86400 */
-    int64_t refetch_interval_s;            /* 0 -> 30 */
-    long connect_timeout_ms;               /* 0 -> 2000 */
-    long timeout_ms;                       /* 0 -> 5000 */
-    size_t max_doc;                        /* 0 -> 64 KiB; documents and JWKS */
-    size_t max_entries;                    /* 0 -> 256 URLs */
+    int64_t default_ttl_s;      /* 0 -> 300; used without max-age */
+    int64_t max_ttl_s;          /* 0 -> 86400 */
+    int64_t refetch_interval_s; /* 0 -> 30 */
+    long connect_timeout_ms;    /* 0 -> 2000 */
+    long timeout_ms;            /* 0 -> 5000 */
+    size_t max_doc;             /* 0 -> 64 KiB; documents and JWKS */
+    size_t max_entries;         /* 0 -> 256 URLs */
 };
 
 struct aa_disc;
@@ -146,8 +147,8 @@ int aa_disc_jwks_url_key(struct aa_disc *c, const char *jwks_url, const char *ki
 
 /* A copy of the whole JWKS behind (id, well_known), e.g. for metadata checks
  * (PROFILE#7 F2.1). Release with aa_jwks_cleanup. */
-int aa_disc_jwks(struct aa_disc *c, const char *id, const char *well_known,
-                 struct aa_jwks *out, struct aa_diag *d) AA_WUR;
+int aa_disc_jwks(struct aa_disc *c, const char *id, const char *well_known, struct aa_jwks *out,
+                 struct aa_diag *d) AA_WUR;
 
 /* Network fetches made for |url| since its cache entry was created (0 if
  * unknown), and since aa_disc_new. Refused URLs never count. */

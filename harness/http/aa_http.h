@@ -16,8 +16,8 @@
  *
  * Design choice: the client sends exactly what the caller describes. The
  * request target comes from our own URL parser (CURLOPT_REQUEST_TARGET), so
- * "/x?" and "%C3%A9" reach the wire byte-for-byte instead of being
- * normalised by libcurl; libcurl only supplies the connection, Host (unless
+ * "/x?", "%C3%A9" and "/a/../b" reach the wire byte-for-byte (libcurl would
+ * remove dot segments); libcurl only supplies the connection, Host (unless
  * the caller sets one), Accept, User-Agent and framing.
  *
  * Error codes, range -600..-649 (client) and -650..-699 (discovery, see
@@ -68,9 +68,9 @@ bool aa_http_err_is_transport(int code);
 const char *aa_http_strerror(int code);
 
 /* ---- limits ------------------------------------------------------------ */
-#define AA_URL_MAX_LEN 8192              /* longest URL the parser accepts */
-#define AA_URL_HOST_MAX 253              /* DNS name limit (RFC1035#2.3.4) */
-#define AA_URL_AUTHORITY_MAX 272         /* "[" host "]:" 5 digits + NUL, rounded */
+#define AA_URL_MAX_LEN 8192                            /* longest URL the parser accepts */
+#define AA_URL_HOST_MAX 253                            /* DNS name limit (RFC1035#2.3.4) */
+#define AA_URL_AUTHORITY_MAX 272                       /* "[" host "]:" 5 digits + NUL, rounded */
 #define AA_HTTP_MAX_BODY_DEFAULT ((size_t)1024 * 1024) /* PROFILE#9 RB-02 */
 #define AA_HTTP_MAX_HEADER_BLOCK_DEFAULT ((size_t)64 * 1024)
 #define AA_HTTP_CONNECT_TIMEOUT_MS_DEFAULT 2000L
@@ -158,8 +158,7 @@ bool aa_url_is_loopback(const char *url);
  * result DEV. Returns AA_OK, AA_E_HTTP_IDENTIFIER (ref "PROFILE#1", the
  * message names the identifier and the rule), AA_E_INVAL.
  */
-int aa_http_identifier_check(const char *id, bool dev_mode, bool *is_dev,
-                             struct aa_diag *d) AA_WUR;
+int aa_http_identifier_check(const char *id, bool dev_mode, bool *is_dev, struct aa_diag *d) AA_WUR;
 
 /*
  * Append "{id}/.well-known/{name}" to |out| (PROFILE#1: identifier +
@@ -256,12 +255,12 @@ size_t aa_http_headers_count(const struct aa_http_headers *h, const char *name);
 
 /* ---- client ------------------------------------------------------------ */
 struct aa_http_client_opts {
-    long connect_timeout_ms;  /* 0 -> 2000 */
-    long timeout_ms;          /* whole exchange; 0 -> 5000 */
-    size_t max_body;          /* response body cap; 0 -> 1 MiB */
-    size_t max_header_block;  /* response header bytes cap; 0 -> 64 KiB */
-    bool loopback_only;       /* refuse non-loopback URLs and addresses */
-    const char *user_agent;   /* NULL -> "aauth-harness/<version>"; copied */
+    long connect_timeout_ms; /* 0 -> 2000 */
+    long timeout_ms;         /* whole exchange; 0 -> 5000 */
+    size_t max_body;         /* response body cap; 0 -> 1 MiB */
+    size_t max_header_block; /* response header bytes cap; 0 -> 64 KiB */
+    bool loopback_only;      /* refuse non-loopback URLs and addresses */
+    const char *user_agent;  /* NULL -> "aauth-harness/<version>"; copied */
 };
 
 struct aa_http_client;
@@ -272,20 +271,22 @@ struct aa_http_client;
 struct aa_http_client *aa_http_client_new(const struct aa_http_client_opts *o);
 void aa_http_client_free(struct aa_http_client *c);
 
-/* Request flags. */
-#define AA_HTTP_REQ_RAW 0x1u /* send header names/values unchecked (hostile
-                                tests): CR/LF, controls, Content-Length,
-                                Transfer-Encoding, raw lines. NUL is never
-                                sendable through libcurl (AA_E_HTTP_HEADER). */
+/*
+ * Request flags. AA_HTTP_REQ_RAW: send header names/values unchecked
+ * (hostile tests): CR/LF, controls, Content-Length, Transfer-Encoding, raw
+ * lines, an explicit target. NUL is never sendable through libcurl
+ * (AA_E_HTTP_HEADER).
+ */
+#define AA_HTTP_REQ_RAW 0x1u
 
 struct aa_http_request {
-    const char *method;  /* any token: "GET", "POST", "get", "BREW"... */
-    const char *url;     /* absolute http(s) URL (aa_url_parse rules) */
+    const char *method; /* any token: "GET", "POST", "get", "BREW"... */
+    const char *url;    /* absolute http(s) URL (aa_url_parse rules) */
     /* Exact request target to send instead of the URL's path?query (raw
      * mode only; e.g. "/a b", "*", "http://x/y"). NULL: from |url|. */
     const char *target;
     const struct aa_http_headers *headers; /* in order; may be NULL */
-    const void *body;    /* NULL with body_len 0: no body */
+    const void *body;                      /* NULL with body_len 0: no body */
     size_t body_len;
     unsigned flags;
 };
@@ -340,15 +341,15 @@ int aa_http_send(struct aa_http_client *c, const struct aa_http_request *req,
                  struct aa_http_response *resp, struct aa_diag *d) AA_WUR;
 
 /* GET |url| with optional extra |headers|. */
-int aa_http_get(struct aa_http_client *c, const char *url,
-                const struct aa_http_headers *headers, struct aa_http_response *resp,
-                struct aa_diag *d) AA_WUR;
+int aa_http_get(struct aa_http_client *c, const char *url, const struct aa_http_headers *headers,
+                struct aa_http_response *resp, struct aa_diag *d) AA_WUR;
 
 /* ---- transcripts (PROFILE#8) ------------------------------------------- */
-#define AA_HTTP_TR_FULL 0x1u  /* no cutting of header values or bodies */
-#define AA_HTTP_TR_WIRE 0x2u  /* request headers from resp->sent_head (all
-                                 headers actually sent, incl. Host), not the
-                                 caller's list */
+/* AA_HTTP_TR_FULL: no cutting of header values or bodies.
+ * AA_HTTP_TR_WIRE: request headers from resp->sent_head (all headers
+ * actually sent, incl. Host), not the caller's list. */
+#define AA_HTTP_TR_FULL 0x1u
+#define AA_HTTP_TR_WIRE 0x2u
 
 /*
  * Seed-style blocks, appended to |out|:

@@ -345,8 +345,7 @@ static bool sockaddr_is_loopback(const struct sockaddr *sa)
         static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
         if (memcmp(&s6->sin6_addr, &in6addr_loopback, sizeof(s6->sin6_addr)) == 0)
             return true;
-        return memcmp(s6->sin6_addr.s6_addr, v4mapped, 12) == 0 &&
-               s6->sin6_addr.s6_addr[12] == 127;
+        return memcmp(s6->sin6_addr.s6_addr, v4mapped, 12) == 0 && s6->sin6_addr.s6_addr[12] == 127;
     }
     return false;
 }
@@ -372,8 +371,7 @@ static bool is_tchar(int c)
 /* Validate one caller header (non-raw mode); NULL if fine, else a reason. */
 static const char *header_problem(const struct aa_http_header *e)
 {
-    static const char *managed[] = {"content-length", "transfer-encoding", "connection",
-                                    "expect"};
+    static const char *managed[] = {"content-length", "transfer-encoding", "connection", "expect"};
     if (e->name[0] == '\0')
         return "empty field name";
     for (const char *p = e->name; *p; p++)
@@ -440,9 +438,8 @@ static int build_slist(const struct aa_http_request *req, struct curl_slist **ou
             if (why != NULL) {
                 aa_buf_free(&line);
                 curl_slist_free_all(sl);
-                return aa_fail(d, AA_E_HTTP_HEADER, "RFC9110#5.5",
-                               "%s %s: header \"%.64s\": %s", req->method, req->url,
-                               e->name, why);
+                return aa_fail(d, AA_E_HTTP_HEADER, "RFC9110#5.5", "%s %s: header \"%.64s\": %s",
+                               req->method, req->url, e->name, why);
             }
             aa_buf_adds(&line, e->name);
             /* "Name;" is libcurl's spelling of "send Name with an empty
@@ -490,9 +487,8 @@ nomem:
     return AA_E_NOMEM;
 }
 
-static int map_curl_error(CURLcode cc, const struct xfer *x, const char *method,
-                          const char *url, const char *errbuf, const struct aa_http_client *c,
-                          struct aa_diag *d)
+static int map_curl_error(CURLcode cc, const struct xfer *x, const char *method, const char *url,
+                          const char *errbuf, const struct aa_http_client *c, struct aa_diag *d)
 {
     const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(cc);
     int ul = (int)strnlen(url, 200);
@@ -509,8 +505,7 @@ static int map_curl_error(CURLcode cc, const struct xfer *x, const char *method,
                        "(CURL_MAX_HTTP_HEADER, 100 KiB)",
                        method, ul, url);
     if (cc == CURLE_OUT_OF_MEMORY)
-        return aa_fail(d, AA_E_NOMEM, NULL, "%s %.*s: out of memory: %s", method, ul, url,
-                       detail);
+        return aa_fail(d, AA_E_NOMEM, NULL, "%s %.*s: out of memory: %s", method, ul, url, detail);
     if (x->too_large || cc == CURLE_FILESIZE_EXCEEDED)
         return aa_fail(d, AA_E_HTTP_TOO_LARGE, "PROFILE#9",
                        "%s %.*s: %s larger than %zu bytes, transfer aborted", method, ul, url,
@@ -520,26 +515,26 @@ static int map_curl_error(CURLcode cc, const struct xfer *x, const char *method,
                            : c->o.max_body);
     if (x->refused_addr)
         return aa_fail(d, AA_E_HTTP_NOT_ALLOWED, NULL,
-                       "%s %.*s: resolved to a non-loopback address (loopback-only client)",
-                       method, ul, url);
+                       "%s %.*s: resolved to a non-loopback address (loopback-only client)", method,
+                       ul, url);
     switch (cc) {
     case CURLE_OPERATION_TIMEDOUT:
         return aa_fail(d, AA_E_HTTP_TIMEOUT, "PROFILE#9",
                        "%s %.*s: timed out (connect %ld ms, total %ld ms): %s", method, ul, url,
                        c->o.connect_timeout_ms, c->o.timeout_ms, detail);
     case CURLE_COULDNT_CONNECT:
-        return aa_fail(d, AA_E_HTTP_CONNECT, NULL, "%s %.*s: cannot connect: %s", method, ul,
-                       url, detail);
+        return aa_fail(d, AA_E_HTTP_CONNECT, NULL, "%s %.*s: cannot connect: %s", method, ul, url,
+                       detail);
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
-        return aa_fail(d, AA_E_HTTP_RESOLVE, NULL, "%s %.*s: host did not resolve: %s",
-                       method, ul, url, detail);
-    case CURLE_URL_MALFORMAT:
-        return aa_fail(d, AA_E_HTTP_URL, "RFC3986#3", "%s %.*s: URL refused by libcurl: %s",
-                       method, ul, url, detail);
-    case CURLE_SEND_ERROR:
-        return aa_fail(d, AA_E_HTTP_SEND, NULL, "%s %.*s: sending failed: %s", method, ul,
+        return aa_fail(d, AA_E_HTTP_RESOLVE, NULL, "%s %.*s: host did not resolve: %s", method, ul,
                        url, detail);
+    case CURLE_URL_MALFORMAT:
+        return aa_fail(d, AA_E_HTTP_URL, "RFC3986#3", "%s %.*s: URL refused by libcurl: %s", method,
+                       ul, url, detail);
+    case CURLE_SEND_ERROR:
+        return aa_fail(d, AA_E_HTTP_SEND, NULL, "%s %.*s: sending failed: %s", method, ul, url,
+                       detail);
     case CURLE_UNSUPPORTED_PROTOCOL: /* our parser vetted the scheme: this is HTTP/0.9 */
     case CURLE_GOT_NOTHING:
     case CURLE_WEIRD_SERVER_REPLY:
@@ -559,11 +554,10 @@ static int map_curl_error(CURLcode cc, const struct xfer *x, const char *method,
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
-        return aa_fail(d, AA_E_HTTP_TLS, NULL, "%s %.*s: TLS failure: %s", method, ul, url,
-                       detail);
+        return aa_fail(d, AA_E_HTTP_TLS, NULL, "%s %.*s: TLS failure: %s", method, ul, url, detail);
     default:
-        return aa_fail(d, AA_E_HTTP_CURL, NULL, "%s %.*s: libcurl error %d: %s", method, ul,
-                       url, (int)cc, detail);
+        return aa_fail(d, AA_E_HTTP_CURL, NULL, "%s %.*s: libcurl error %d: %s", method, ul, url,
+                       (int)cc, detail);
     }
 }
 
@@ -583,10 +577,10 @@ bool aa_http_err_is_transport(int code)
     }
 }
 
-#define SETOPT(opt, val)                                                                 \
-    do {                                                                                 \
-        if (cc == CURLE_OK)                                                              \
-            cc = curl_easy_setopt(h, opt, val);                                          \
+#define SETOPT(opt, val)                                                                           \
+    do {                                                                                           \
+        if (cc == CURLE_OK)                                                                        \
+            cc = curl_easy_setopt(h, opt, val);                                                    \
     } while (0)
 
 int aa_http_send(struct aa_http_client *c, const struct aa_http_request *req,
@@ -625,8 +619,8 @@ int aa_http_send(struct aa_http_client *c, const struct aa_http_request *req,
                        req->method, req->url, (int)u.host.len, u.host.p);
     if (req->target != NULL && !(req->flags & AA_HTTP_REQ_RAW))
         return aa_fail(d, AA_E_HTTP_URL, NULL,
-                       "%s %.200s: an explicit request target needs AA_HTTP_REQ_RAW",
-                       req->method, req->url);
+                       "%s %.200s: an explicit request target needs AA_HTTP_REQ_RAW", req->method,
+                       req->url);
     aa_buf_init(&target, AA_URL_MAX_LEN + 2);
     if (req->target != NULL)
         aa_buf_adds(&target, req->target);
@@ -690,8 +684,8 @@ int aa_http_send(struct aa_http_client *c, const struct aa_http_request *req,
         SETOPT(CURLOPT_CUSTOMREQUEST, req->method);
     }
     if (cc != CURLE_OK) {
-        rc = aa_fail(d, AA_E_HTTP_CURL, NULL, "%s %.200s: libcurl option rejected: %s",
-                     req->method, req->url, curl_easy_strerror(cc));
+        rc = aa_fail(d, AA_E_HTTP_CURL, NULL, "%s %.200s: libcurl option rejected: %s", req->method,
+                     req->url, curl_easy_strerror(cc));
         goto out;
     }
     cc = curl_easy_perform(h);
@@ -727,9 +721,8 @@ out:
     return rc;
 }
 
-int aa_http_get(struct aa_http_client *c, const char *url,
-                const struct aa_http_headers *headers, struct aa_http_response *resp,
-                struct aa_diag *d)
+int aa_http_get(struct aa_http_client *c, const char *url, const struct aa_http_headers *headers,
+                struct aa_http_response *resp, struct aa_diag *d)
 {
     struct aa_http_request req;
 

@@ -25,7 +25,7 @@ struct ent {
     bool valid;
     int64_t fetched_at;
     int64_t expires_at;
-    bool forced_ever;    /* a kid/jkt miss triggered a refetch at last_forced */
+    bool forced_ever; /* a kid/jkt miss triggered a refetch at last_forced */
     int64_t last_forced;
     unsigned fetches;
     bool fetching;
@@ -479,8 +479,7 @@ out:
  * On error the lock is released.
  */
 static int ensure(struct aa_disc *c, const char *url, bool is_meta, const char *expect_id,
-                  const char *member, bool force, struct ent **ep, bool *fresh,
-                  struct aa_diag *d)
+                  const char *member, bool force, struct ent **ep, bool *fresh, struct aa_diag *d)
 {
     struct ent *e;
     struct fetched f;
@@ -673,8 +672,8 @@ static int jwks_uri_of(struct aa_disc *c, const char *id, const char *wk, char *
 }
 
 /* Find by kid (|jkt| NULL) or thumbprint; the PROFILE#3 refetch rule. */
-static int key_from_jwks(struct aa_disc *c, const char *jwks_url, const char *kid,
-                         const char *jkt, struct aa_jwk *out, struct aa_diag *d)
+static int key_from_jwks(struct aa_disc *c, const char *jwks_url, const char *kid, const char *jkt,
+                         struct aa_jwk *out, struct aa_diag *d)
 {
     const struct aa_jwk *k;
     struct ent *e;
@@ -702,13 +701,12 @@ static int key_from_jwks(struct aa_disc *c, const char *jwks_url, const char *ki
     if (fresh || throttled) {
         pthread_mutex_unlock(&c->mu);
         if (fresh)
-            return aa_fail(d, miss, "PROFILE#3", "JWKS at %s: no key with %s \"%.128s\"",
-                           jwks_url, what, val);
+            return aa_fail(d, miss, "PROFILE#3", "JWKS at %s: no key with %s \"%.128s\"", jwks_url,
+                           what, val);
         return aa_fail(d, miss, "PROFILE#3",
                        "JWKS at %s: no key with %s \"%.128s\" (refetch suppressed: the last "
                        "one was %lld s ago, at most one per %lld s, PROFILE#3)",
-                       jwks_url, what, val, (long long)ago,
-                       (long long)c->o.refetch_interval_s);
+                       jwks_url, what, val, (long long)ago, (long long)c->o.refetch_interval_s);
     }
     e->forced_ever = true;
     e->last_forced = now;
@@ -727,8 +725,9 @@ static int key_from_jwks(struct aa_disc *c, const char *jwks_url, const char *ki
         return rc;
     }
     pthread_mutex_unlock(&c->mu);
-    return aa_fail(d, miss, "PROFILE#3", "JWKS at %s: no key with %s \"%.128s\", even after a refetch",
-                   jwks_url, what, val);
+    return aa_fail(d, miss, "PROFILE#3",
+                   "JWKS at %s: no key with %s \"%.128s\", even after a refetch", jwks_url, what,
+                   val);
 }
 
 int aa_disc_key(struct aa_disc *c, const char *id, const char *well_known, const char *kid,
@@ -777,8 +776,8 @@ int aa_disc_jwks_url_key(struct aa_disc *c, const char *jwks_url, const char *ki
     return key_from_jwks(c, jwks_url, kid, NULL, out, d);
 }
 
-int aa_disc_jwks(struct aa_disc *c, const char *id, const char *well_known,
-                 struct aa_jwks *out, struct aa_diag *d)
+int aa_disc_jwks(struct aa_disc *c, const char *id, const char *well_known, struct aa_jwks *out,
+                 struct aa_diag *d)
 {
     struct ent *e;
     bool fresh;

@@ -106,8 +106,7 @@ int aa_http_transcript_body(struct aa_buf *out, const void *body, size_t len, bo
 }
 
 /* "\n====\n<<< ROLE RESPONSE from URL\n====\n"; role and URL escaped. */
-static void block_open(struct aa_buf *out, const char *lead, const char *role,
-                       const char *url)
+static void block_open(struct aa_buf *out, const char *lead, const char *role, const char *url)
 {
     aa_buf_adds(out, "\n" SEP "\n");
     aa_buf_adds(out, lead[0] == '>' ? ">>> " : "<<< ");
@@ -180,8 +179,8 @@ int aa_http_transcript_request(struct aa_buf *out, const char *role,
                 add_escaped(out, h->v[i].name, strlen(h->v[i].name), false);
                 aa_buf_addc(out, '\n');
             } else {
-                aa_http_transcript_header_line(out, h->v[i].name, h->v[i].value,
-                                               h->v[i].value_len, full);
+                aa_http_transcript_header_line(out, h->v[i].name, h->v[i].value, h->v[i].value_len,
+                                               full);
             }
         }
     }

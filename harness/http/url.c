@@ -63,8 +63,8 @@ static int url_fail(struct aa_diag *d, const char *ref, const char *url, size_t 
                     const char *why)
 {
     int shown = len > 120 ? 120 : (int)len;
-    return aa_fail(d, AA_E_HTTP_URL, ref, "URL \"%.*s%s\": %s", shown, url,
-                   len > 120 ? "..." : "", why);
+    return aa_fail(d, AA_E_HTTP_URL, ref, "URL \"%.*s%s\": %s", shown, url, len > 120 ? "..." : "",
+                   why);
 }
 
 /*
@@ -72,19 +72,16 @@ static int url_fail(struct aa_diag *d, const char *ref, const char *url, size_t 
  * characters allowed beyond pchar ("/" for paths, "/?" for query and
  * fragment).
  */
-static int check_chars(const char *url, size_t len, const char *p, size_t n,
-                       const char *extra, const char *what, const char *ref,
-                       struct aa_diag *d)
+static int check_chars(const char *url, size_t len, const char *p, size_t n, const char *extra,
+                       const char *what, const char *ref, struct aa_diag *d)
 {
     char why[96];
 
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
         if (c == '%') {
-            if (n - i < 3 || !is_hex((unsigned char)p[i + 1]) ||
-                !is_hex((unsigned char)p[i + 2])) {
-                aa_snprintf(why, sizeof(why), "%s has a '%%' not followed by two hex digits",
-                            what);
+            if (n - i < 3 || !is_hex((unsigned char)p[i + 1]) || !is_hex((unsigned char)p[i + 2])) {
+                aa_snprintf(why, sizeof(why), "%s has a '%%' not followed by two hex digits", what);
                 return url_fail(d, ref, url, len, why);
             }
             i += 2;
@@ -101,8 +98,8 @@ static int check_chars(const char *url, size_t len, const char *p, size_t n,
     return AA_OK;
 }
 
-static int parse_host(const char *url, size_t len, const char *h, size_t n,
-                      struct aa_url *u, struct aa_diag *d)
+static int parse_host(const char *url, size_t len, const char *h, size_t n, struct aa_url *u,
+                      struct aa_diag *d)
 {
     if (n == 0)
         return url_fail(d, "RFC3986#3.2.2", url, len, "empty host");
@@ -129,8 +126,7 @@ static int parse_host(const char *url, size_t len, const char *h, size_t n,
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)h[i];
         if (c == '%')
-            return url_fail(d, "RFC3986#3.2.2", url, len,
-                            "percent-escape in host (not accepted)");
+            return url_fail(d, "RFC3986#3.2.2", url, len, "percent-escape in host (not accepted)");
         if (!is_unreserved(c)) {
             char why[64];
             if (c < 0x20 || c >= 0x7f)
@@ -145,8 +141,7 @@ static int parse_host(const char *url, size_t len, const char *h, size_t n,
     return AA_OK;
 }
 
-int aa_url_parse(const char *url, size_t len, unsigned flags, struct aa_url *out,
-                 struct aa_diag *d)
+int aa_url_parse(const char *url, size_t len, unsigned flags, struct aa_url *out, struct aa_diag *d)
 {
     struct aa_url u;
     const char *p, *end, *auth, *auth_end, *hp_end, *colon;
@@ -169,8 +164,7 @@ int aa_url_parse(const char *url, size_t len, unsigned flags, struct aa_url *out
         u.https = true;
         p = url + 8;
     } else {
-        return url_fail(d, "RFC3986#3.1", url, len,
-                        "not an absolute http:// or https:// URL");
+        return url_fail(d, "RFC3986#3.1", url, len, "not an absolute http:// or https:// URL");
     }
     auth = p;
     while (p < end && *p != '/' && *p != '?' && *p != '#')
@@ -188,8 +182,7 @@ int aa_url_parse(const char *url, size_t len, unsigned flags, struct aa_url *out
             return url_fail(d, "RFC3986#3.2.2", url, len, "unterminated IPv6 literal");
         if (rb + 1 < auth_end) {
             if (rb[1] != ':')
-                return url_fail(d, "RFC3986#3.2.2", url, len,
-                                "junk after IPv6 literal");
+                return url_fail(d, "RFC3986#3.2.2", url, len, "junk after IPv6 literal");
             colon = rb + 1;
         }
     } else {
@@ -246,8 +239,8 @@ int aa_url_parse(const char *url, size_t len, unsigned flags, struct aa_url *out
         u.has_fragment = true;
         u.fragment.p = p;
         u.fragment.len = (size_t)(end - p);
-        rc = check_chars(url, len, u.fragment.p, u.fragment.len, "/?", "fragment",
-                         "RFC3986#3.5", d);
+        rc =
+            check_chars(url, len, u.fragment.p, u.fragment.len, "/?", "fragment", "RFC3986#3.5", d);
         if (rc != AA_OK)
             return rc;
     }
@@ -362,8 +355,8 @@ int aa_http_identifier_check(const char *id, bool dev_mode, bool *is_dev, struct
     if (rc != AA_OK)
         return aa_fail(d, AA_E_HTTP_IDENTIFIER, "PROFILE#1", "identifier \"%.*s\": %s",
                        len > 120 ? 120 : (int)len, id, sub.msg);
-#define ID_FAIL(why)                                                                     \
-    aa_fail(d, AA_E_HTTP_IDENTIFIER, "PROFILE#1", "identifier \"%.*s\": %s",              \
+#define ID_FAIL(why)                                                                               \
+    aa_fail(d, AA_E_HTTP_IDENTIFIER, "PROFILE#1", "identifier \"%.*s\": %s",                       \
             len > 120 ? 120 : (int)len, id, why)
     if (u.has_fragment)
         return ID_FAIL("has a fragment");
@@ -495,8 +488,8 @@ static char *form_decode(const char *s, size_t n, size_t *outlen)
             o[k++] = ' ';
         } else if (c == '%' && n - i >= 3 && is_hex((unsigned char)s[i + 1]) &&
                    is_hex((unsigned char)s[i + 2])) {
-            o[k++] = (char)(hex_val((unsigned char)s[i + 1]) * 16 +
-                            hex_val((unsigned char)s[i + 2]));
+            o[k++] =
+                (char)(hex_val((unsigned char)s[i + 1]) * 16 + hex_val((unsigned char)s[i + 2]));
             i += 2;
         } else {
             o[k++] = (char)c;
@@ -528,8 +521,8 @@ int aa_form_parse(const char *body, size_t len, unsigned flags, struct aa_form *
         if (body[k] == '&')
             npieces++;
     if (npieces > AA_FORM_MAX_PARAMS)
-        return aa_fail(d, AA_E_HTTP_FORM, "PROFILE#6",
-                       "form body: %zu parameters, limit %d", npieces, AA_FORM_MAX_PARAMS);
+        return aa_fail(d, AA_E_HTTP_FORM, "PROFILE#6", "form body: %zu parameters, limit %d",
+                       npieces, AA_FORM_MAX_PARAMS);
     if (len > 0) {
         f.v = calloc(npieces, sizeof(*f.v));
         if (f.v == NULL)

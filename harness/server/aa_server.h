@@ -72,8 +72,8 @@ const char *aa_server_strerror(int code);
 /* A body without a usable Content-Length that crosses max_body is read and
  * discarded up to this many bytes, then answered 413; beyond it the
  * connection is closed without a response (MHD cannot answer mid-upload). */
-#define AA_SERVER_DISCARD_MAX(max_body) \
-    ((uint64_t)(max_body) * 4 > 4194304u ? (uint64_t)(max_body) * 4 : 4194304u)
+#define AA_SERVER_DISCARD_MAX(max_body)                                                            \
+    ((uint64_t)(max_body)*4 > 4194304u ? (uint64_t)(max_body)*4 : 4194304u)
 /* Per-connection memory pool: must hold the header block plus MHD's
  * bookkeeping for it; computed as 2 * max_header_block + 64 KiB. */
 #define AA_SERVER_POOL_SIZE(block) (2 * (block) + (size_t)64 * 1024)
@@ -146,8 +146,8 @@ struct aa_server_response {
     aa_server_stream_fn stream; /* when set, replaces |body| */
     void *stream_ctx;
     void (*stream_free)(void *ctx);
-    uint64_t stream_size;       /* UINT64_MAX = unknown (chunked) */
-    bool close;                 /* send "Connection: close" */
+    uint64_t stream_size; /* UINT64_MAX = unknown (chunked) */
+    bool close;           /* send "Connection: close" */
 };
 
 /* Initialise / release a response (the adapter does both around the
@@ -169,19 +169,16 @@ int aa_server_response_json(struct aa_server_response *r, int status, const char
 int aa_server_response_error(struct aa_server_response *r, int status, const char *code,
                              const char *fmt, ...) AA_PRINTF(4, 5);
 /* 404 invalid_request "no resource at <path>". */
-int aa_server_response_not_found(struct aa_server_response *r,
-                                 const struct aa_server_request *req);
+int aa_server_response_not_found(struct aa_server_response *r, const struct aa_server_request *req);
 /* 405 invalid_request with "Allow: <allow>" (e.g. "POST"). */
 int aa_server_response_method_not_allowed(struct aa_server_response *r,
-                                          const struct aa_server_request *req,
-                                          const char *allow);
+                                          const struct aa_server_request *req, const char *allow);
 /* Streamed body (see aa_server_stream_fn); |size| UINT64_MAX = unknown.
  * |free_fn| (may be NULL) is called with |ctx| once MHD is done. */
-int aa_server_response_stream(struct aa_server_response *r, uint64_t size,
-                              aa_server_stream_fn fn, void *ctx, void (*free_fn)(void *));
+int aa_server_response_stream(struct aa_server_response *r, uint64_t size, aa_server_stream_fn fn,
+                              void *ctx, void (*free_fn)(void *));
 /* First header value set on |r|, NULL if none (case-insensitive). */
-const char *aa_server_response_get_header(const struct aa_server_response *r,
-                                          const char *name);
+const char *aa_server_response_get_header(const struct aa_server_response *r, const char *name);
 
 /*
  * Called for every complete request, concurrently from up to |threads|
@@ -198,16 +195,16 @@ typedef void (*aa_server_transcript_fn)(void *ctx, const struct aa_server_reques
                                         const struct aa_server_response *resp);
 
 struct aa_server_opts {
-    const char *bind_addr;      /* IP literal; NULL -> "127.0.0.1" */
-    uint16_t port;              /* 0 -> ephemeral, see aa_server_port() */
-    unsigned threads;           /* 0 -> 2 */
-    unsigned timeout_s;         /* inactivity cut-off; 0 -> 10 */
-    size_t max_field;           /* one field line; 0 -> 16 KiB */
-    size_t max_header_block;    /* request line + fields; 0 -> 64 KiB */
-    size_t max_body;            /* 0 -> 1 MiB */
-    aa_server_handler handler;  /* required */
-    void *ctx;                  /* passed to the handler */
-    aa_server_log_fn log;       /* optional */
+    const char *bind_addr;     /* IP literal; NULL -> "127.0.0.1" */
+    uint16_t port;             /* 0 -> ephemeral, see aa_server_port() */
+    unsigned threads;          /* 0 -> 2 */
+    unsigned timeout_s;        /* inactivity cut-off; 0 -> 10 */
+    size_t max_field;          /* one field line; 0 -> 16 KiB */
+    size_t max_header_block;   /* request line + fields; 0 -> 64 KiB */
+    size_t max_body;           /* 0 -> 1 MiB */
+    aa_server_handler handler; /* required */
+    void *ctx;                 /* passed to the handler */
+    aa_server_log_fn log;      /* optional */
     void *log_ctx;
     aa_server_transcript_fn transcript; /* optional */
     void *transcript_ctx;
@@ -252,8 +249,8 @@ void aa_server_stop(struct aa_server *s);
  * |resp| may be NULL (request block only).
  */
 int aa_server_transcript(struct aa_buf *out, const char *role, const char *note,
-                         const struct aa_server_request *req,
-                         const struct aa_server_response *resp, unsigned flags);
+                         const struct aa_server_request *req, const struct aa_server_response *resp,
+                         unsigned flags);
 
 /* "OK", "Not Found", ... for the status codes the harness uses; "" else. */
 const char *aa_server_reason(int status);

@@ -131,8 +131,7 @@ static void json_quote(struct aa_buf *out, const char *s, size_t n)
 }
 
 /* Controls (and non-ASCII) as \xNN, for one-line logs and transcripts. */
-static void add_escaped(struct aa_buf *out, const char *s, size_t n, bool keep_lf,
-                        bool keep_utf8)
+static void add_escaped(struct aa_buf *out, const char *s, size_t n, bool keep_lf, bool keep_utf8)
 {
     static const char hx[] = "0123456789abcdef";
 
@@ -151,37 +150,62 @@ static void add_escaped(struct aa_buf *out, const char *s, size_t n, bool keep_l
 const char *aa_server_reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "";
     }
 }
 
 const char *aa_server_strerror(int code)
 {
     switch (code) {
-    case AA_E_SERVER_START: return "server could not start listening";
-    case AA_E_SERVER_ADDR: return "bind address is not an IP literal";
-    case AA_E_SERVER_HEADER: return "response header refused";
-    case AA_E_SERVER_CONFIG: return "server option out of range";
-    default: return NULL;
+    case AA_E_SERVER_START:
+        return "server could not start listening";
+    case AA_E_SERVER_ADDR:
+        return "bind address is not an IP literal";
+    case AA_E_SERVER_HEADER:
+        return "response header refused";
+    case AA_E_SERVER_CONFIG:
+        return "server option out of range";
+    default:
+        return NULL;
     }
 }
 
@@ -346,19 +370,16 @@ int aa_server_response_error(struct aa_server_response *r, int status, const cha
     return rc;
 }
 
-int aa_server_response_not_found(struct aa_server_response *r,
-                                 const struct aa_server_request *req)
+int aa_server_response_not_found(struct aa_server_response *r, const struct aa_server_request *req)
 {
     if (req == NULL || req->path == NULL)
         return aa_server_response_error(r, 404, "invalid_request", "no such resource");
     return aa_server_response_error(r, 404, "invalid_request", "no resource at %.*s",
-                                    req->path_len > 200 ? 200 : (int)req->path_len,
-                                    req->path);
+                                    req->path_len > 200 ? 200 : (int)req->path_len, req->path);
 }
 
 int aa_server_response_method_not_allowed(struct aa_server_response *r,
-                                          const struct aa_server_request *req,
-                                          const char *allow)
+                                          const struct aa_server_request *req, const char *allow)
 {
     int rc;
 
@@ -371,8 +392,8 @@ int aa_server_response_method_not_allowed(struct aa_server_response *r,
     return aa_server_response_header(r, "Allow", allow);
 }
 
-int aa_server_response_stream(struct aa_server_response *r, uint64_t size,
-                              aa_server_stream_fn fn, void *ctx, void (*free_fn)(void *))
+int aa_server_response_stream(struct aa_server_response *r, uint64_t size, aa_server_stream_fn fn,
+                              void *ctx, void (*free_fn)(void *))
 {
     if (r == NULL || fn == NULL)
         return AA_E_INVAL;
@@ -577,8 +598,7 @@ static void client_address(struct MHD_Connection *con, struct aa_server_request 
         inet_ntop(AF_INET, &a->sin_addr, r->client_addr, sizeof(r->client_addr));
         r->client_port = ntohs(a->sin_port);
     } else if (ci->client_addr->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *a =
-            (const struct sockaddr_in6 *)(const void *)ci->client_addr;
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)ci->client_addr;
         inet_ntop(AF_INET6, &a->sin6_addr, r->client_addr, sizeof(r->client_addr));
         r->client_port = ntohs(a->sin6_port);
     }
@@ -625,8 +645,8 @@ static void log_line(struct aa_server *s, const struct aa_server_request *req, i
 }
 
 /* Queue |resp| on |con|; consumes the stream part of |resp|. */
-static enum MHD_Result send_response(struct aa_server *s, struct MHD_Connection *con,
-                                     struct rq *rq, const struct aa_server_request *req,
+static enum MHD_Result send_response(struct aa_server *s, struct MHD_Connection *con, struct rq *rq,
+                                     const struct aa_server_request *req,
                                      struct aa_server_response *resp)
 {
     struct MHD_Response *mr;
@@ -648,17 +668,16 @@ static enum MHD_Result send_response(struct aa_server *s, struct MHD_Connection 
         holder->stream_ctx = resp->stream_ctx;
         holder->stream_free = resp->stream_free;
         resp->stream_free = NULL; /* ownership moves to MHD */
-        mr = MHD_create_response_from_callback(resp->stream_size, 16 * 1024, stream_reader,
-                                               holder, stream_holder_free);
+        mr = MHD_create_response_from_callback(resp->stream_size, 16 * 1024, stream_reader, holder,
+                                               stream_holder_free);
         if (mr == NULL) {
             stream_holder_free(holder);
             return MHD_NO;
         }
         bytes = resp->stream_size;
     } else {
-        mr = MHD_create_response_from_buffer(resp->body.len,
-                                             resp->body.p ? resp->body.p : (char *)"",
-                                             MHD_RESPMEM_MUST_COPY);
+        mr = MHD_create_response_from_buffer(
+            resp->body.len, resp->body.p ? resp->body.p : (char *)"", MHD_RESPMEM_MUST_COPY);
         if (mr == NULL)
             return MHD_NO;
         bytes = resp->body.len;
@@ -761,18 +780,17 @@ static bool precheck(struct aa_server *s, struct MHD_Connection *con, struct rq 
     uint64_t declared = 0;
 
     if (hs->longest > s->o.max_field)
-        *ret = send_limit_error(s, con, rq, req, 431, "request header field too large",
-                                hs->longest, s->o.max_field);
+        *ret = send_limit_error(s, con, rq, req, 431, "request header field too large", hs->longest,
+                                s->o.max_field);
     else if (hs->block > s->o.max_header_block)
-        *ret = send_limit_error(s, con, rq, req, 431, "request header block too large",
-                                hs->block, s->o.max_header_block);
+        *ret = send_limit_error(s, con, rq, req, 431, "request header block too large", hs->block,
+                                s->o.max_header_block);
     else if (hs->overflow)
-        *ret = send_limit_error(s, con, rq, req, 431, "too many request header fields",
-                                hs->n + 1, (size_t)AA_SERVER_MAX_HEADERS);
+        *ret = send_limit_error(s, con, rq, req, 431, "too many request header fields", hs->n + 1,
+                                (size_t)AA_SERVER_MAX_HEADERS);
     else if (n_cl == 1 && n_te == 0 && parse_size(cl, &declared) && declared > s->o.max_body)
         *ret = send_limit_error(s, con, rq, req, 413, "request body too large",
-                                (size_t)(declared > SIZE_MAX ? SIZE_MAX : declared),
-                                s->o.max_body);
+                                (size_t)(declared > SIZE_MAX ? SIZE_MAX : declared), s->o.max_body);
     else if (!target_ok(req->target, req->target_len))
         *ret = send_adapter_error(s, con, rq, req, 400,
                                   "malformed request-target (RFC 9112 section 3.2)");
@@ -793,9 +811,8 @@ static bool precheck(struct aa_server *s, struct MHD_Connection *con, struct rq 
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_data_size,
-                                 void **con_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
 {
     struct aa_server *s = cls;
     struct rq *rq = *con_cls;
@@ -841,8 +858,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const ch
         return MHD_NO;
     }
     /* request line + CRLF, each field line + CRLF, final CRLF */
-    hs.block += strlen(method ? method : "") + rq->target_len +
-                strlen(version ? version : "") + 4 + 2;
+    hs.block +=
+        strlen(method ? method : "") + rq->target_len + strlen(version ? version : "") + 4 + 2;
     {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(con, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
@@ -861,8 +878,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const ch
             ret = MHD_YES; /* wait for the body (or its absence) */
     } else if (rq->too_large) {
         /* PROFILE#9 RB-02 for a body without (or with a lying) length */
-        ret = send_limit_error(s, con, rq, &req, 413, "request body too large",
-                               s->o.max_body + 1, s->o.max_body);
+        ret = send_limit_error(s, con, rq, &req, 413, "request body too large", s->o.max_body + 1,
+                               s->o.max_body);
     } else {
         aa_server_response_init(&resp);
         s->o.handler(s->o.ctx, &req, &resp);
@@ -937,15 +954,14 @@ int aa_server_start(const struct aa_server_opts *o, struct aa_server **out, stru
     pool = AA_SERVER_POOL_SIZE(s->o.max_header_block);
     s->mhd = MHD_start_daemon(
         flags, o->port, NULL, NULL, on_access, s, MHD_OPTION_SOCK_ADDR, sa,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_CONNECTION_TIMEOUT,
-        s->o.timeout_s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-        MHD_OPTION_THREAD_POOL_SIZE, s->o.threads > 1 ? s->o.threads : 0u, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_CONNECTION_TIMEOUT, s->o.timeout_s,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_THREAD_POOL_SIZE,
+        s->o.threads > 1 ? s->o.threads : 0u, MHD_OPTION_END);
     if (s->mhd == NULL) {
         int e = errno;
-        int rc = aa_fail(d, AA_E_SERVER_START, NULL,
-                         "server: cannot listen on %s%s%s:%u (%s)", v6 ? "[" : "", s->bind,
-                         v6 ? "]" : "", (unsigned)o->port,
+        int rc = aa_fail(d, AA_E_SERVER_START, NULL, "server: cannot listen on %s%s%s:%u (%s)",
+                         v6 ? "[" : "", s->bind, v6 ? "]" : "", (unsigned)o->port,
                          e ? strerror(e) : "libmicrohttpd refused the configuration");
         pthread_cond_destroy(&s->cv);
         pthread_mutex_destroy(&s->mu);
@@ -1067,8 +1083,8 @@ static void tr_body(struct aa_buf *out, const char *body, size_t len, bool full)
 }
 
 int aa_server_transcript(struct aa_buf *out, const char *role, const char *note,
-                         const struct aa_server_request *req,
-                         const struct aa_server_response *resp, unsigned flags)
+                         const struct aa_server_request *req, const struct aa_server_response *resp,
+                         unsigned flags)
 {
     bool full = (flags & AA_SERVER_TR_FULL) != 0;
 

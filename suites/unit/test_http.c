@@ -36,7 +36,7 @@ struct peer {
     const char *fixed;
     size_t fixed_len;
     pthread_mutex_t mu;
-    struct aa_buf last;  /* raw bytes of the last request */
+    struct aa_buf last; /* raw bytes of the last request */
     int accepted;
     int requests;
     int cfd; /* connection being served, -1 if none */
@@ -249,8 +249,7 @@ Test(url, parse_views)
     struct aa_diag d;
 
     aa_diag_clear(&d);
-    cr_assert_eq(aa_url_parse(u1, strlen(u1), AA_URL_ALLOW_FRAGMENT, &u, &d), AA_OK, "%s",
-                 d.msg);
+    cr_assert_eq(aa_url_parse(u1, strlen(u1), AA_URL_ALLOW_FRAGMENT, &u, &d), AA_OK, "%s", d.msg);
     cr_assert(u.https);
     cr_assert(aa_str_eq(u.host, "Example.COM"));
     cr_assert_eq(u.port, 8443);
@@ -362,10 +361,11 @@ Test(url, canonical_authority_and_target)
 
 Test(url, loopback)
 {
-    static const char *yes[] = {"localhost", "LOCALHOST", "127.0.0.1", "127.255.0.3",
+    static const char *yes[] = {"localhost", "LOCALHOST",       "127.0.0.1",       "127.255.0.3",
                                 "::1",       "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"};
-    static const char *no[] = {"128.0.0.1", "127.1", "0x7f.0.0.1", "localhost.example.com",
-                               "::2",       "example.com", "::ffff:10.0.0.1", ""};
+    static const char *no[] = {
+        "128.0.0.1", "127.1",       "0x7f.0.0.1",      "localhost.example.com",
+        "::2",       "example.com", "::ffff:10.0.0.1", ""};
 
     for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
         cr_assert(aa_http_host_is_loopback(aa_str_c(yes[i])), "%s", yes[i]);
@@ -384,8 +384,7 @@ Test(identifier, accepted)
 
     cr_assert_eq(aa_http_identifier_check("https://example.com", false, &dev, NULL), AA_OK);
     cr_assert_not(dev);
-    cr_assert_eq(aa_http_identifier_check("https://as.example.com:8443", false, NULL, NULL),
-                 AA_OK);
+    cr_assert_eq(aa_http_identifier_check("https://as.example.com:8443", false, NULL, NULL), AA_OK);
     cr_assert_eq(aa_http_identifier_check("http://127.0.0.1:8001", true, &dev, NULL), AA_OK);
     cr_assert(dev, "dev-mode results are labelled");
     cr_assert_eq(aa_http_identifier_check("http://[::1]:8001", true, NULL, NULL), AA_OK);
@@ -514,9 +513,6 @@ Test(form, repeated_parameters)
 
 Test(form, limits)
 {
-    char *leak = malloc(77);
-    leak[0] = 'x';
-    cr_assert(leak[0] == 'x');
     struct aa_buf b;
     struct aa_form f;
     struct aa_diag d;
@@ -636,8 +632,7 @@ Test(client, request_target_is_sent_byte_for_byte)
         aa_http_response_init(&rs);
         cr_assert_eq(aa_http_get(c, url, NULL, &rs, NULL), AA_OK, "%s", url);
         sent = peer_last(&pr, NULL);
-        cr_assert(strncmp(sent, cases[i].line, strlen(cases[i].line)) == 0, "%s -> %s", url,
-                  sent);
+        cr_assert(strncmp(sent, cases[i].line, strlen(cases[i].line)) == 0, "%s -> %s", url, sent);
         free(sent);
         aa_http_response_cleanup(&rs);
     }
@@ -673,7 +668,7 @@ Test(client, post_body_binary_and_content_type)
     sent = peer_last(&pr, &n);
     cr_assert(strstr(sent, "\r\nContent-Length: 6\r\n") != NULL, "%s", sent);
     cr_assert(strstr(sent, "Content-Type: application/octet-stream\r\n") != NULL);
-    cr_assert_eq(strstr(sent, "Content-Type:") , strstr(sent, "Content-Type: application"),
+    cr_assert_eq(strstr(sent, "Content-Type:"), strstr(sent, "Content-Type: application"),
                  "exactly one content-type");
     cr_assert(memcmp(sent + n - 6, body, 6) == 0, "body bytes intact");
     free(sent);
@@ -706,7 +701,7 @@ Test(client, post_body_binary_and_content_type)
 
 Test(client, header_validation_happens_before_network)
 {
-    static const char *bad_names[] = {"Bad Name", "", "X:y", "Content-Length",
+    static const char *bad_names[] = {"Bad Name",          "",      "X:y", "Content-Length",
                                       "Transfer-Encoding", "Expect"};
     struct peer pr;
     struct aa_http_client *c = client(0, 0);
@@ -770,7 +765,9 @@ Test(client, raw_mode_sends_hostile_bytes)
     aa_http_headers_init(&h);
     aa_http_headers_add_line(&h, "X-Raw:no-space");
     aa_http_headers_add_line(&h, "X-Pad:   padded   ");
-    aa_http_headers_add(&h, "X-Ctl", "a\x01" "b");
+    aa_http_headers_add(&h, "X-Ctl",
+                        "a\x01"
+                        "b");
     aa_http_headers_add(&h, "X-Split", "a\r\nInjected: 1");
     aa_http_headers_add(&h, "Host", "evil.example");
     memset(&rq, 0, sizeof(rq));
@@ -786,7 +783,8 @@ Test(client, raw_mode_sends_hostile_bytes)
     cr_assert(strncmp(sent, "get /a%20b? HTTP/1.1\r\n", 22) == 0, "%s", sent);
     cr_assert(strstr(sent, "\r\nX-Raw:no-space\r\n") != NULL, "%s", sent);
     cr_assert(strstr(sent, "\r\nX-Pad:   padded   \r\n") != NULL, "%s", sent);
-    cr_assert(strstr(sent, "\r\nX-Ctl: a\x01" "b\r\n") != NULL);
+    cr_assert(strstr(sent, "\r\nX-Ctl: a\x01"
+                           "b\r\n") != NULL);
     cr_assert(strstr(sent, "\r\nX-Split: a\r\nInjected: 1\r\n") != NULL);
     cr_assert(strstr(sent, "\r\nHost: evil.example\r\n") != NULL);
     cr_assert(strstr(sent, "Host: 127.0.0.1") == NULL, "caller's Host replaces libcurl's");
@@ -803,9 +801,8 @@ Test(client, raw_mode_sends_hostile_bytes)
     peer_stop(&pr);
 }
 
-static int fixed_exchange(const char *bytes, size_t n, const char *method,
-                          struct aa_http_client *c, struct aa_http_response *rs,
-                          struct aa_diag *d, int *requests)
+static int fixed_exchange(const char *bytes, size_t n, const char *method, struct aa_http_client *c,
+                          struct aa_http_response *rs, struct aa_diag *d, int *requests)
 {
     struct peer pr;
     struct aa_http_request rq;
@@ -835,8 +832,7 @@ Test(client, redirect_is_returned_not_followed)
     aa_http_response_init(&rs);
     cr_assert_eq(fixed_exchange(r302, sizeof(r302) - 1, "GET", c, &rs, NULL, &reqs), AA_OK);
     cr_assert_eq(rs.status, 302);
-    cr_assert_str_eq(aa_http_headers_get(&rs.headers, "location"),
-                     "http://127.0.0.1:1/elsewhere");
+    cr_assert_str_eq(aa_http_headers_get(&rs.headers, "location"), "http://127.0.0.1:1/elsewhere");
     cr_assert_eq(reqs, 1);
     aa_http_response_cleanup(&rs);
     aa_http_client_free(c);
@@ -1000,8 +996,7 @@ Test(client, garbage_and_empty_responses)
     aa_http_response_init(&rs);
     cr_assert_eq(fixed_exchange(junk, sizeof(junk) - 1, "GET", c, &rs, &d, NULL),
                  AA_E_HTTP_PROTOCOL, "%s", d.msg);
-    cr_assert_eq(fixed_exchange("", 0, "GET", c, &rs, &d, NULL), AA_E_HTTP_PROTOCOL, "%s",
-                 d.msg);
+    cr_assert_eq(fixed_exchange("", 0, "GET", c, &rs, &d, NULL), AA_E_HTTP_PROTOCOL, "%s", d.msg);
     cr_assert(aa_http_err_is_transport(AA_E_HTTP_PROTOCOL));
     aa_http_response_cleanup(&rs);
     aa_http_client_free(c);
@@ -1068,15 +1063,16 @@ Test(transcript, seed_style_blocks)
     cr_assert_eq(aa_http_transcript(&out, "DELEGATE", &rq, &rs, 0), AA_OK);
     {
         char want[1024];
-        snprintf(want, sizeof(want),
-                 "\n%s\n>>> DELEGATE REQUEST to http://127.0.0.1:8001/delegate/token\n%s\n"
-                 "POST http://127.0.0.1:8001/delegate/token HTTP/1.1\n"
-                 "Content-Type: application/json\nSignature-Key: %.97s...\n\n"
-                 "[Body (20 bytes)]\n{\"sub\":\"delegate-1\"}\n%s\n\n",
-                 "================================================================================",
-                 "================================================================================",
-                 longv,
-                 "================================================================================");
+        snprintf(
+            want, sizeof(want),
+            "\n%s\n>>> DELEGATE REQUEST to http://127.0.0.1:8001/delegate/token\n%s\n"
+            "POST http://127.0.0.1:8001/delegate/token HTTP/1.1\n"
+            "Content-Type: application/json\nSignature-Key: %.97s...\n\n"
+            "[Body (20 bytes)]\n{\"sub\":\"delegate-1\"}\n%s\n\n",
+            "================================================================================",
+            "================================================================================",
+            longv,
+            "================================================================================");
         cr_assert(strncmp(out.p, want, strlen(want)) == 0, "got:\n%s\nwant:\n%s", out.p, want);
     }
     cr_assert(strstr(out.p, "<<< DELEGATE RESPONSE from http://127.0.0.1:8001/delegate/token\n") !=
@@ -1086,8 +1082,7 @@ Test(transcript, seed_style_blocks)
     cr_assert(strstr(out.p, "[Body (8 bytes)]\n{\"ok\":1}\n") != NULL);
 
     aa_buf_reset(&out);
-    cr_assert_eq(aa_http_transcript_request(&out, "DELEGATE", &rq, NULL, AA_HTTP_TR_FULL),
-                 AA_OK);
+    cr_assert_eq(aa_http_transcript_request(&out, "DELEGATE", &rq, NULL, AA_HTTP_TR_FULL), AA_OK);
     cr_assert(strstr(out.p, longv) != NULL, "FULL keeps the value");
     aa_buf_free(&out);
     aa_http_headers_cleanup(&h);

@@ -62,7 +62,7 @@ struct route {
     char *resp; /* complete HTTP response */
     size_t len;
     int hits;
-    bool hold;  /* park the request until released */
+    bool hold; /* park the request until released */
 };
 
 struct peer {
@@ -379,21 +379,18 @@ Test(discovery, unknown_kid_refetches_once_per_30s)
     cr_assert_eq(hits(&pr, "/jwks.json"), 1);
 
     aa_diag_clear(&d);
-    cr_assert_eq(aa_disc_key(c, pr.origin, "aauth-agent", "nope", &k, &d),
-                 AA_E_DISC_KID_UNKNOWN);
+    cr_assert_eq(aa_disc_key(c, pr.origin, "aauth-agent", "nope", &k, &d), AA_E_DISC_KID_UNKNOWN);
     cr_assert_eq(hits(&pr, "/jwks.json"), 2, "one refetch");
     cr_assert(strstr(d.msg, "\"nope\"") != NULL, "%s", d.msg);
     cr_assert_str_eq(d.ref, "PROFILE#3");
-    cr_assert_eq(aa_disc_key(c, pr.origin, "aauth-agent", "nope", &k, &d),
-                 AA_E_DISC_KID_UNKNOWN);
+    cr_assert_eq(aa_disc_key(c, pr.origin, "aauth-agent", "nope", &k, &d), AA_E_DISC_KID_UNKNOWN);
     cr_assert(strstr(d.msg, "suppressed") != NULL, "%s", d.msg);
     advance(29);
     cr_assert_eq(aa_disc_key(c, pr.origin, "aauth-agent", "other", &k, NULL),
                  AA_E_DISC_KID_UNKNOWN);
     cr_assert_eq(hits(&pr, "/jwks.json"), 2, "no more within 30 s, whatever the kid");
     advance(1);
-    cr_assert_eq(aa_disc_key(c, pr.origin, "aauth-agent", "nope", &k, NULL),
-                 AA_E_DISC_KID_UNKNOWN);
+    cr_assert_eq(aa_disc_key(c, pr.origin, "aauth-agent", "nope", &k, NULL), AA_E_DISC_KID_UNKNOWN);
     cr_assert_eq(hits(&pr, "/jwks.json"), 3, "allowed again after 30 s");
 
     /* rotation: the agent publishes key-2; the next miss finds it */
@@ -418,8 +415,7 @@ Test(discovery, unknown_kid_on_first_fetch_does_not_refetch)
 
     peer_start(&pr);
     serve_agent(&pr, NULL, NULL);
-    cr_assert_eq(aa_disc_key(c, pr.origin, "aauth-agent", "nope", &k, NULL),
-                 AA_E_DISC_KID_UNKNOWN);
+    cr_assert_eq(aa_disc_key(c, pr.origin, "aauth-agent", "nope", &k, NULL), AA_E_DISC_KID_UNKNOWN);
     cr_assert_eq(hits(&pr, "/jwks.json"), 1, "a JWKS fetched by this call is fresh");
     aa_disc_free(c);
     peer_stop(&pr);
@@ -458,12 +454,12 @@ Test(discovery, identifier_member_must_match)
 
     peer_start(&pr);
     serve_agent(&pr, NULL, NULL);
-    snprintf(body, sizeof(body), "{\"agent\":\"https://agent.supply-chain.com\",\"jwks_uri\":\"%s/jwks.json\"}",
+    snprintf(body, sizeof(body),
+             "{\"agent\":\"https://agent.supply-chain.com\",\"jwks_uri\":\"%s/jwks.json\"}",
              pr.origin);
     route(&pr, "/.well-known/aauth-agent", 200, "application/json", NULL, body);
     aa_diag_clear(&d);
-    cr_assert_eq(aa_disc_key(c, pr.origin, "aauth-agent", "key-1", &k, &d),
-                 AA_E_DISC_ID_MISMATCH);
+    cr_assert_eq(aa_disc_key(c, pr.origin, "aauth-agent", "key-1", &k, &d), AA_E_DISC_ID_MISMATCH);
     snprintf(want, sizeof(want),
              "member 'agent' is \"https://agent.supply-chain.com\", expected \"%s\" (PROFILE#3)",
              pr.origin);
@@ -529,8 +525,7 @@ Test(discovery, malformed_documents)
         /* and a good one afterwards is accepted (charset parameter too) */
         snprintf(body, sizeof(body), "{\"agent\":\"%s\",\"jwks_uri\":\"%s/k\"}", pr.origin,
                  pr.origin);
-        route(&pr, "/.well-known/aauth-agent", 200, "Application/JSON; charset=utf-8", NULL,
-              body);
+        route(&pr, "/.well-known/aauth-agent", 200, "Application/JSON; charset=utf-8", NULL, body);
         cr_assert_eq(aa_disc_metadata(c, pr.origin, "aauth-agent", &doc, &d), AA_OK, "%s", d.msg);
         cJSON_Delete(doc);
     }
@@ -589,8 +584,8 @@ Test(discovery, oversized_document_rejected)
     aa_buf_adds(&big, "\"}");
     route(&pr, "/.well-known/aauth-agent", 200, "application/json", NULL, big.p);
     aa_diag_clear(&d);
-    cr_assert_eq(aa_disc_metadata(c, pr.origin, "aauth-agent", &doc, &d), AA_E_HTTP_TOO_LARGE,
-                 "%s", d.msg);
+    cr_assert_eq(aa_disc_metadata(c, pr.origin, "aauth-agent", &doc, &d), AA_E_HTTP_TOO_LARGE, "%s",
+                 d.msg);
     cr_assert(strstr(d.msg, "65536") != NULL, "%s", d.msg);
     aa_buf_free(&big);
     aa_disc_free(c);
@@ -651,8 +646,7 @@ Test(discovery, allow_callback_refusal_makes_no_request)
     o.allow_ctx = &log;
     c = aa_disc_new(&o);
     aa_diag_clear(&d);
-    cr_assert_eq(aa_disc_key(c, pr.origin, "aauth-agent", "key-1", &k, &d),
-                 AA_E_DISC_NOT_ALLOWED);
+    cr_assert_eq(aa_disc_key(c, pr.origin, "aauth-agent", "key-1", &k, &d), AA_E_DISC_NOT_ALLOWED);
     meta_url(&pr, "aauth-agent", mu, sizeof(mu));
     cr_assert_eq(log.calls, 1);
     cr_assert_str_eq(log.last, mu, "consulted with the exact URL");
@@ -692,8 +686,8 @@ Test(discovery, default_policy)
     peer_start(&pr);
     snprintf(id, sizeof(id), "https://127.0.0.1:%u", (unsigned)pr.port);
     aa_diag_clear(&d);
-    cr_assert_eq(aa_disc_key(c, id, "aauth-agent", "key-1", &k, &d), AA_E_DISC_NOT_ALLOWED,
-                 "%s", d.msg);
+    cr_assert_eq(aa_disc_key(c, id, "aauth-agent", "key-1", &k, &d), AA_E_DISC_NOT_ALLOWED, "%s",
+                 d.msg);
     cr_assert_eq(total_hits(&pr), 0);
     aa_disc_free(c);
 
@@ -702,8 +696,7 @@ Test(discovery, default_policy)
     snprintf(body, sizeof(body), "{\"agent\":\"%s\",\"jwks_uri\":\"https://evil.example/jwks\"}",
              pr.origin);
     route(&pr, "/.well-known/aauth-agent", 200, "application/json", NULL, body);
-    cr_assert_eq(aa_disc_key(c, pr.origin, "aauth-agent", "key-1", &k, &d),
-                 AA_E_DISC_NOT_ALLOWED);
+    cr_assert_eq(aa_disc_key(c, pr.origin, "aauth-agent", "key-1", &k, &d), AA_E_DISC_NOT_ALLOWED);
     cr_assert(strstr(d.msg, "https://evil.example/jwks") != NULL, "%s", d.msg);
     cr_assert_eq(total_hits(&pr), 1, "only the loopback metadata was fetched");
     aa_disc_free(c);
@@ -748,8 +741,7 @@ Test(discovery, identifier_and_name_checked_before_network)
     /* without dev mode the loopback http identifier itself is refused */
     memset(&o, 0, sizeof(o));
     c = aa_disc_new(&o);
-    cr_assert_eq(aa_disc_key(c, pr.origin, "aauth-agent", "key-1", &k, &d),
-                 AA_E_HTTP_IDENTIFIER);
+    cr_assert_eq(aa_disc_key(c, pr.origin, "aauth-agent", "key-1", &k, &d), AA_E_HTTP_IDENTIFIER);
     cr_assert_eq(total_hits(&pr), 0);
     aa_disc_free(c);
     peer_stop(&pr);
