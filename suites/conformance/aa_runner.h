@@ -1,0 +1,450 @@
+/*
+ * aa_runner: the API conformance suites are written in (aauth-conformance).
+ *
+ * A suite file in suites/conformance/suites/ declares
+ *   - CHECKS: one required behaviour each, as static data (AA_CHECK) so the
+ *     catalogue reads like the spec and `--list` works without running
+ *     anything;
+ *   - CASES: one scenario each (AA_CASE, one Criterion test) that talks to
+ *     the targets and records an outcome for every check it lists;
+ *   - optionally a FLOW (AA_FLOW): the banner and TEST titles of a
+ *     PROFILE#8 seed-style report for the suite.
+ * README.md in this directory is the tutorial ("how to write a check").
+ *
+ * Outcomes follow PROFILE#9 and docs/report-format.md: PASS, PASS_QUIRK,
+ * FAIL (a MUST broken), WARN (a SHOULD broken, or the right status with
+ * another error code), INFO, SKIP (feature not declared), ERROR (harness
+ * fault, never non-conformance).
+ *
+ * Design choice: Criterion runs every case in a fresh process, so nothing
+ * set up by main() is visible inside a case. The parent writes the
+ * effective configuration to a JSON file named by the environment variable
+ * AA_CONFORMANCE_CONFIG; a case loads it on entry and appends each result
+ * as one JSON line to its own file in the results directory, which the
+ * parent merges afterwards. A result written is never lost when the case
+ * later crashes, and a check that a case never recorded is reported as
+ * ERROR, never silently missing.
+ */
+#ifndef AA_RUNNER_H
+#define AA_RUNNER_H
+
+#include <criterion/criterion.h>
+
+#include <cJSON.h>
+
+#include "aauth/aa_aauth.h"
+#include "case/aa_case.h"
+#include "core/aa_core.h"
+#include "http/aa_http.h"
+#include "report/aa_report.h"
+
+/* ====================================================================== */
+/* Catalogue                                                              */
+/* ====================================================================== */
+
+/*
+ * One check: the published catalogue entry (the fields of struct
+ * aa_check_def) plus the flow-report placement. All strings are static.
+ *
+ *   id      stable slug, unique in the catalogue, never reused:
+ *           "<suite>.<topic>.<what>", e.g. "delegation.agent-token.typ"
+ *   suite   the suite; MUST equal the suite of the case that records the
+ *           check (its AA_CASE first argument with '_' written as '-')
+ *   title   what is sent or looked at
+ *   role    the role whose behaviour is judged (AA_ROLE_NONE: offline)
+ *   level   AA_LEVEL_MUST / _SHOULD / _INFO
+ *   spec    profile citation "PROFILE#7.6"; rfc optional "RFC7515#4.1.9"
+ *   expect  what a conforming peer does (the default "expected" text)
+ *   test_no flow TEST number for the seed-style report (0: not a flow check)
+ *   line    the flow report's check line; "{actual}" is replaced by the
+ *           recorded actual value: "typ claim correct: {actual}"
+ */
+struct aa_check {
+    const char *id;
+    const char *suite;
+    const char *title;
+    enum aa_role role;
+    enum aa_level level;
+    const char *spec;
+    const char *rfc;
+    const char *expect;
+    int test_no;
+    const char *line;
+    /* filled in by AA_CHECK */
+    const char *cname;
+    const char *file;
+    int lineno;
+};
+
+/*
+ * AA_CHECK(name, .id = "...", .suite = "...", ...)
+ * Defines `static const struct aa_check name` and registers it in the
+ * catalogue (linker section "aa_checks"). Refer to it as &name in
+ * AA_CHECKS() and in the recording functions. Duplicate ids, empty
+ * required fields, unknown levels/roles and checks that no case lists are
+ * reported at startup as a usage error (exit 2).
+ */
+#define AA_CHECK(name, ...)                                                                        \
+    static const struct aa_check name = {__VA_ARGS__, .cname = #name, .file = __FILE__,            \
+                                         .lineno = __LINE__};                                      \
+    static const struct aa_check *const aa_check_reg_##name                                        \
+        __attribute__((used, section("aa_checks"))) = &name
+
+/* Roles a case needs reachable (a target or an embedded reference). */
+#define AA_NEED(role) (1u << (unsigned)(role))
+#define AA_NEED_ALL                                                                                \
+    (AA_NEED(AA_ROLE_AGENT_SERVER) | AA_NEED(AA_ROLE_RESOURCE) | AA_NEED(AA_ROLE_AUTH_SERVER))
+
+#define AA_CASE_TIMEOUT_DEFAULT 120.0 /* s; a case is a whole scenario */
+
+/*
+ * One case = one Criterion test. |checks| is the NULL-terminated list of
+ * the checks it records (AA_CHECKS). |needs| is the set of roles that must
+ * be reachable before it runs (AA_NEED bits; 0 = the roles of its checks).
+ * |timeout| in seconds (0 = AA_CASE_TIMEOUT_DEFAULT); a case that runs
+ * longer is killed and its unrecorded checks are ERROR.
+ */
+struct aa_conf_case {
+    const char *cr_suite; /* Criterion suite identifier ("neg_resource"); the
+                             report suite is "neg-resource" */
+    const char *name;     /* Criterion test name */
+    const char *title;
+    const struct aa_check *const *checks;
+    unsigned needs;
+    double timeout;
+    void (*body)(void);
+    const char *file;
+    int lineno;
+};
+
+#define AA_CHECKS(...) ((const struct aa_check *const[]){__VA_ARGS__, NULL})
+
+/* Entry point of every case (defined by the runner). */
+void aa_conf_case_run(const struct aa_conf_case *c);
+
+/*
+ * AA_CASE(suite, name, .checks = AA_CHECKS(&a, &b), .title = "...")
+ * {
+ *     ... scenario: requests, aa_expect_*, aa_check_* ...
+ * }
+ * |suite| and |name| are C identifiers (Criterion's); the suite's report
+ * name is |suite| with '_' replaced by '-'.
+ */
+#define AA_CASE(suite_, name_, ...)                                                                \
+    static void aa_case_body_##suite_##_##name_(void);                                             \
+    static const struct aa_conf_case aa_case_##suite_##_##name_ = {                                \
+        .cr_suite = #suite_,                                                                       \
+        .name = #name_,                                                                            \
+        __VA_ARGS__,                                                                               \
+        .body = aa_case_body_##suite_##_##name_,                                                   \
+        .file = __FILE__,                                                                          \
+        .lineno = __LINE__};                                                                       \
+    static const struct aa_conf_case *const aa_case_reg_##suite_##_##name_                         \
+        __attribute__((used, section("aa_cases"))) = &aa_case_##suite_##_##name_;                  \
+    Test(suite_, name_)                                                                            \
+    {                                                                                              \
+        aa_conf_case_run(&aa_case_##suite_##_##name_);                                             \
+    }                                                                                              \
+    static void aa_case_body_##suite_##_##name_(void)
+
+/*
+ * A seed-style flow report (PROFILE#8) for one suite, printed by
+ * `--seed-report` when the suite ran. The fields are those of struct
+ * aa_flow_def (harness/report/aa_report.h); |seed_tests| is how many tests
+ * the seed transcript has (`--seed-tests-only` keeps TESTS 1..seed_tests
+ * and deselects checks with a higher test_no; 0 = all).
+ */
+struct aa_conf_flow {
+    const char *suite;
+    const char *banner;
+    const char *const *description_lines; /* NULL-terminated */
+    const struct aa_flow_test *tests;
+    size_t n_tests;
+    int seed_tests;
+};
+
+#define AA_FLOW_TESTS(...)                                                                         \
+    .tests = (const struct aa_flow_test[]){__VA_ARGS__},                                           \
+    .n_tests = sizeof((const struct aa_flow_test[]){__VA_ARGS__}) / sizeof(struct aa_flow_test)
+
+#define AA_FLOW(name, ...)                                                                         \
+    static const struct aa_conf_flow aa_flow_##name = {__VA_ARGS__};                               \
+    static const struct aa_conf_flow *const aa_flow_reg_##name                                     \
+        __attribute__((used, section("aa_flows"))) = &aa_flow_##name
+
+/* ====================================================================== */
+/* Context (valid inside a case)                                          */
+/* ====================================================================== */
+
+/*
+ * A role as the case sees it. |present| is false when the role takes no
+ * part in this run. Exactly one of |under_test| (the user's
+ * implementation) and |embedded| (the harness's reference) is true for a
+ * present role. |unavailable| is non-NULL when an embedded role could not
+ * be started (cases that need it do not run; this is for diagnostics).
+ *
+ *   id           the role's identifier (PROFILE#1), e.g. "http://127.0.0.1:8001"
+ *   connect_url  where the harness connects (the listen origin of an
+ *                embedded server; equal to |id| for targets)
+ *   *_path       resource endpoints (default /data-hwk, /data-jwks, /data-auth)
+ *   command      delegate client command line (--target-delegate)
+ */
+struct aa_conf_target {
+    enum aa_role role;
+    bool present;
+    bool under_test;
+    bool embedded;
+    const char *id;
+    const char *connect_url;
+    const char *unavailable;
+    const char *hwk_path;
+    const char *jwks_path;
+    const char *auth_path;
+    const char *command;
+};
+
+/* The role's entry; never NULL (a role not in the run has present=false).
+ * AA_ROLE_NONE and out-of-range values return an empty entry. */
+const struct aa_conf_target *aa_conf_target(enum aa_role role);
+/* The harness clock: the frozen value (--clock frozen[=EPOCH]) or the real
+ * time. Use it for every "now" in a check (token exp, created, ...). */
+int64_t aa_conf_now(void);
+bool aa_conf_clock_frozen(void);
+/* The run's seed (--seed), and a PRNG seeded from it and the case name
+ * (splitmix64): the same seed gives the same values in the same case. */
+uint64_t aa_conf_seed(void);
+uint64_t aa_conf_rand64(void);
+/* http loopback identifiers are in use (PROFILE#1 D-1: results are DEV). */
+bool aa_conf_dev_mode(void);
+/* 0 quiet, 1 --verbose. */
+int aa_conf_verbosity(void);
+/* The vectors directory, or NULL when it does not exist (checks SKIP);
+ * aa_conf_vectors_dir_configured() is the path looked at, for the reason. */
+const char *aa_conf_vectors_dir(void);
+const char *aa_conf_vectors_dir_configured(void);
+/* --allow-quirk NAME was given. |name| must be in the quirk catalogue
+ * (quirks.c); an unknown name aborts the case (a suite bug). */
+bool aa_conf_quirk_allowed(const char *name);
+/* The user declared |feature| for |role| (--declare ROLE=FEATURE or the
+ * run file's "declare"). Embedded roles declare what the reference does. */
+bool aa_conf_declared(enum aa_role role, const char *feature);
+/* The case being run (NULL outside a case). */
+const struct aa_conf_case *aa_conf_current_case(void);
+
+/* ---- HTTP with transcripts -------------------------------------------- */
+
+/*
+ * Send |req| with the case's HTTP client (5 s timeout, no redirects,
+ * bounded response) and append the exchange, seed-style and unabridged
+ * (aa_http_transcript, full), to the case transcript under the label
+ * |who| ("DELEGATE", "HARNESS"). Returns aa_http_send()'s code; on a
+ * transport error the partial exchange and the error are in the
+ * transcript. |resp| must be initialised (aa_http_response_init).
+ * Pass the result straight to aa_expect_http().
+ */
+int aa_conf_send(const char *who, const struct aa_http_request *req, struct aa_http_response *resp,
+                 struct aa_diag *d) AA_WUR;
+int aa_conf_get(const char *who, const char *url, struct aa_http_response *resp,
+                struct aa_diag *d) AA_WUR;
+/*
+ * Sign |req| the AAuth way and send it: aa_aauth_sign() over |req|'s
+ * method, URL, headers and body with private |key| and credential |cred|
+ * (|opts| may be NULL: the profile's reference behaviour; a NULL
+ * opts->clock means aa_conf_now()), then the signer's header lines are
+ * appended to |req|'s and the request is sent as aa_conf_send() does. The
+ * signature base is written to the transcript just before the exchange.
+ * |signed_out| (may be NULL) receives the signer's output (headers, base,
+ * nonce...; release with aa_signed_cleanup) - e.g. to replay the nonce.
+ * A signer failure returns its code before anything is sent (|resp| then
+ * has status 0): the caller usually records that as aa_check_fault().
+ */
+int aa_conf_send_signed(const char *who, const struct aa_http_request *req,
+                        const struct aa_jwk *key, const struct aa_sign_cred *cred,
+                        const struct aa_sign_opts *opts, struct aa_http_response *resp,
+                        struct aa_signed *signed_out, struct aa_diag *d) AA_WUR;
+/* Append free text to the transcript (a signature base, a decoded token,
+ * a step description). A line feed is added when missing. */
+void aa_conf_note(const char *fmt, ...) AA_PRINTF(1, 2);
+/* Append "--- <what> ---\n<len bytes>\n--- end ---" (signature bases). */
+void aa_conf_note_block(const char *what, const char *text, size_t len);
+
+/* ====================================================================== */
+/* Recording results                                                      */
+/* ====================================================================== */
+
+/*
+ * Every function below records one observation for check |c|, which must
+ * be listed in the current case (anything else is a suite bug: the case
+ * aborts and its checks become ERROR). A check may be recorded several
+ * times; the parent keeps the worst observation:
+ *   FAIL > ERROR > WARN > PASS_QUIRK > INFO > PASS > SKIP.
+ * Each result carries the case transcript so far (the last
+ * AA_CONF_TRANSCRIPT_TAIL bytes) as evidence.
+ *
+ * Level mapping: aa_check_fail() (and every helper's failure) records FAIL
+ * for a MUST check, WARN for a SHOULD check and INFO for an INFO check
+ * (then it only records what happened). aa_check_warn(), aa_check_info(),
+ * aa_check_skip() and aa_check_error() record exactly that outcome.
+ */
+#define AA_CONF_TRANSCRIPT_TAIL ((size_t)128 * 1024)
+
+/* Full control. NULL members fall back to: expected = the catalogue's
+ * expect, line = the catalogue's line; message is generated for FAIL/WARN
+ * from expected and actual when NULL. |quirk| is required for PASS_QUIRK. */
+struct aa_obs {
+    const char *expected;
+    const char *actual;
+    const char *message;
+    const char *hint;
+    const char *quirk;
+    const char *line;
+};
+void aa_check_record(const struct aa_check *c, enum aa_outcome o, const struct aa_obs *obs);
+
+/* PASS; |actual_fmt| (may be NULL) describes what was seen ("agent+jwt"). */
+void aa_check_pass(const struct aa_check *c, const char *actual_fmt, ...) AA_PRINTF(2, 3);
+/* The requirement was broken (level-mapped, see above). |hint_fmt| may be NULL. */
+void aa_check_fail(const struct aa_check *c, const char *expected, const char *actual,
+                   const char *hint_fmt, ...) AA_PRINTF(4, 5);
+/* WARN regardless of level (e.g. right status, other error code). */
+void aa_check_warn(const struct aa_check *c, const char *expected, const char *actual,
+                   const char *hint_fmt, ...) AA_PRINTF(4, 5);
+/* INFO: the spec leaves it open; record what happened. */
+void aa_check_info(const struct aa_check *c, const char *actual, const char *msg_fmt, ...)
+    AA_PRINTF(3, 4);
+/* SKIP with the reason (an optional feature the target did not declare). */
+void aa_check_skip(const struct aa_check *c, const char *reason_fmt, ...) AA_PRINTF(2, 3);
+/* ERROR: a harness, network or configuration fault. Never non-conformance. */
+void aa_check_error(const struct aa_check *c, const char *fault_fmt, ...) AA_PRINTF(2, 3);
+/* ERROR from a failed harness call: "<what>: <aa_strerror(rc)>: <diag>". */
+void aa_check_fault(const struct aa_check *c, const char *what, int rc, const struct aa_diag *d);
+/* PASS_QUIRK: passed only because --allow-quirk=|quirk| accepts a known
+ * variant. The quirk must be allowed (else this records FAIL, since
+ * claiming a quirk pass without the option is a suite bug). */
+void aa_check_pass_quirk(const struct aa_check *c, const char *quirk, const char *actual_fmt, ...)
+    AA_PRINTF(3, 4);
+/* A known deviation was seen: PASS_QUIRK when |quirk| is allowed, else a
+ * failure (level-mapped) whose hint says that --allow-quirk=|quirk| would
+ * accept it. Returns true when it was accepted as a quirk. */
+bool aa_check_deviation(const struct aa_check *c, const char *quirk, const char *expected,
+                        const char *actual, const char *hint_fmt, ...) AA_PRINTF(5, 6);
+
+/*
+ * Dependencies inside a case. aa_check_outcome() is the worst outcome
+ * recorded so far for |c| in this case (AA_OUT_SKIP with *recorded false
+ * when nothing was). aa_check_not_evaluated() records, for every check in
+ * the NULL-terminated |checks| (AA_CHECKS(...)) not recorded yet, that it
+ * could not be evaluated because |prereq| did not pass: ERROR when the
+ * prerequisite was ERROR (the harness could not test), SKIP when it was
+ * SKIP (feature not declared), otherwise a failure (level-mapped; D-31:
+ * a step that cannot run because an earlier one failed counts as failed).
+ */
+enum aa_outcome aa_check_outcome(const struct aa_check *c, bool *recorded);
+void aa_check_not_evaluated(const struct aa_check *prereq, const struct aa_check *const *checks);
+
+/*
+ * Capability gating (PROFILE#9 SKIP): what a target declares is mandatory,
+ * what it does not declare is SKIP, never PASS.
+ *   aa_check_require_feature: declared with --declare ROLE=FEATURE / the
+ *     run file (embedded roles: what the reference implements).
+ *   aa_check_require_listed: |metadata|'s array |member| lists |value|
+ *     (e.g. request_types_supported contains "exchange"), or the feature
+ *     "<member>:<value>" is declared for |role|.
+ * Each returns true when the check must run; otherwise it has recorded
+ * SKIP with the reason and the case should move on.
+ */
+bool aa_check_require_feature(const struct aa_check *c, enum aa_role role, const char *feature);
+bool aa_check_require_listed(const struct aa_check *c, enum aa_role role, const cJSON *metadata,
+                             const char *member, const char *value);
+
+/* ---- comparison helpers (record PASS or a level-mapped failure) -------- */
+
+/* |actual| (NULL = absent) equals |expected| byte for byte. |what| names
+ * the value ("header typ"). Returns true on PASS. */
+bool aa_expect_str(const struct aa_check *c, const char *what, const char *expected,
+                   const char *actual);
+bool aa_expect_int(const struct aa_check *c, const char *what, int64_t expected, int64_t actual);
+/* |cond| must hold; |expected| says what should be, |actual_fmt| what is. */
+bool aa_expect_true(const struct aa_check *c, bool cond, const char *expected,
+                    const char *actual_fmt, ...) AA_PRINTF(4, 5);
+/* A harness call that judges the peer's data (token validation, JWKS
+ * parse): AA_OK -> PASS; a fault code (aa_err_is_fault) -> ERROR; any
+ * other code is a finding -> failure with the diagnostic as actual. */
+bool aa_expect_ok(const struct aa_check *c, int rc, const struct aa_diag *d);
+
+/* JSON comparison by value (PROFILE#1: "Checkers compare JSON by value").
+ * Numbers compare as numbers, objects ignore member order. */
+#define AA_JSON_CMP_SUBSET 0x1u      /* actual may have members expected lacks */
+#define AA_JSON_CMP_NULL_ABSENT 0x2u /* a null member counts as absent (PROFILE#6.2) */
+/* true when equal; otherwise |diff| (may be NULL) gets the first
+ * difference as "$.path: expected X, got Y". */
+bool aa_conf_json_equal(const cJSON *expected, const cJSON *actual, unsigned flags,
+                        struct aa_buf *diff);
+bool aa_expect_json(const struct aa_check *c, const char *what, const cJSON *expected,
+                    const cJSON *actual, unsigned flags);
+
+/* ---- HTTP expectation (PROFILE#9 semantics) --------------------------- */
+
+/*
+ * What a conforming peer answers. |status| is required; |alt_status| is a
+ * second accepted status (RB-01: 431, 400 accepted) or 0. |error| is the
+ * expected PROFILE#6.8 "error" code in a JSON body (NULL: not checked),
+ * |alt_error| a second accepted code or NULL.
+ */
+struct aa_http_expect {
+    long status;
+    long alt_status;
+    const char *error;
+    const char *alt_error;
+};
+
+/*
+ * Judge one exchange (|rc|, |d| and |resp| from aa_conf_send) under
+ * PROFILE#9 and record it for |c|:
+ *   transport failure reaching the target (connect, resolve, TLS, send,
+ *     URL, local libcurl fault)                       -> ERROR
+ *   no answer within the timeout (5 s)                -> FAIL ("hang")
+ *   connection closed without a valid HTTP response   -> FAIL ("crash")
+ *   response over the size bounds                      -> FAIL
+ *   any 5xx                                           -> FAIL
+ *   (those FAILs hold whatever the check's level)
+ *   a status other than expected                       -> failure (level-mapped)
+ *   right status, "error" missing or another code      -> WARN
+ *   otherwise                                          -> PASS
+ * Returns true when the status was as expected (PASS or WARN), so a flow
+ * can go on.
+ */
+bool aa_expect_http(const struct aa_check *c, int rc, const struct aa_diag *d,
+                    const struct aa_http_response *resp, const struct aa_http_expect *e);
+/* Shorthand: one status, one optional error code. */
+bool aa_expect_status(const struct aa_check *c, int rc, const struct aa_diag *d,
+                      const struct aa_http_response *resp, long status, const char *error);
+
+/*
+ * The classification behind aa_expect_http, without recording (for suites
+ * that need to combine several exchanges, and for tests). Writes a one-line
+ * explanation to |why| (may be NULL) and the actual text to |actual| (may
+ * be NULL). The outcome is not level-mapped: FAIL means "requirement
+ * broken"; |always_fail| (may be NULL) is set when the failure is one of
+ * the PROFILE#9 always-FAIL kinds (5xx, crash, hang).
+ */
+enum aa_outcome aa_conf_http_classify(int rc, const struct aa_diag *d,
+                                      const struct aa_http_response *resp,
+                                      const struct aa_http_expect *e, bool *always_fail,
+                                      struct aa_buf *why, struct aa_buf *actual);
+
+/* ====================================================================== */
+/* Quirks (quirks.c)                                                      */
+/* ====================================================================== */
+
+/* A known, named deviation that --allow-quirk=NAME accepts as PASS_QUIRK. */
+struct aa_quirk {
+    const char *name;
+    const char *spec; /* the rule it bends */
+    const char *description;
+};
+extern const struct aa_quirk aa_quirks[];
+extern const size_t aa_n_quirks;
+const struct aa_quirk *aa_quirk_find(const char *name);
+
+#endif

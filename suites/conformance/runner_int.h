@@ -1,0 +1,206 @@
+/*
+ * runner_int: what the runner's own files share (not for suites).
+ *
+ *   catalogue.c  the linker-section catalogue: load, validate, select, list
+ *   config.c     effective configuration: command line and run file (one
+ *                key set), validation, JSON for --print-config and for the
+ *                case processes
+ *   case.c       the case side: context, recording, transcripts
+ *   expect.c     comparison helpers and the PROFILE#9 HTTP classifier
+ *   embed.c      embedded reference servers for roles not under test
+ *   collect.c    merging case result files into a struct aa_run
+ *   main.c       the command line and the run itself
+ */
+#ifndef RUNNER_INT_H
+#define RUNNER_INT_H
+
+#include <stdio.h>
+
+#include "aa_runner.h"
+
+#define AA_CONF_ENV "AA_CONFORMANCE_CONFIG"
+#define AA_CONF_PROFILE "aauth-2026-01"
+#define AA_CONF_N_ROLES 5      /* enum aa_role values 0..4 */
+#define AA_CONF_MAX_LIST 256   /* entries in one repeatable option */
+#define AA_CONF_MAX_VALUE 4096 /* bytes in one option value */
+#define AA_CONF_RUNFILE_MAX ((size_t)1024 * 1024)
+#define AA_CONF_RESULTS_MAX ((size_t)512 * 1024 * 1024) /* one case's result file */
+#define AA_CONF_FEATURE_MAX 128
+
+/* Exit statuses (docs: --help, README). */
+enum {
+    AA_EXIT_OK = 0,
+    AA_EXIT_FAILURES = 1,
+    AA_EXIT_USAGE = 2,
+    AA_EXIT_UNREACHABLE = 3,
+    AA_EXIT_NOTHING = 4
+};
+
+/* ---- string vectors ---------------------------------------------------- */
+struct aa_strv {
+    char **v;
+    size_t n;
+    bool from_cli; /* the command line has started replacing the run file's list */
+};
+int aa_strv_add(struct aa_strv *s, const char *value);
+bool aa_strv_has(const struct aa_strv *s, const char *value);
+void aa_strv_clear(struct aa_strv *s);
+
+/* ---- configuration ----------------------------------------------------- */
+struct aa_rc_role {
+    /* from the user */
+    char *url;                              /* --target-<role>: the implementation under test */
+    char *listen;                           /* --listen ROLE=ADDR:PORT (embedded) */
+    char *public_url;                       /* --public-url ROLE=URL (embedded) */
+    char *hwk_path, *jwks_path, *auth_path; /* resource */
+    char *command;                          /* --target-delegate */
+    struct aa_strv declare;                 /* --declare ROLE=FEATURE */
+    /* decided at run time */
+    bool embedded;
+    char *id;          /* identifier in use */
+    char *connect_url; /* where the harness connects */
+    char *unavailable; /* why an embedded role could not start */
+};
+
+struct aa_rconf {
+    struct aa_rc_role roles[AA_CONF_N_ROLES];
+    struct aa_strv suites, filters, quirks;
+    bool clock_frozen;
+    bool clock_has_value;
+    int64_t clock_value;
+    bool seed_set;
+    uint64_t seed;
+    char *report_dir;
+    char *vectors_dir;
+    long jobs; /* 0 = Criterion's default (number of CPUs) */
+    bool verbose;
+    bool seed_report;
+    bool seed_tests_only;
+    bool no_color;
+    /* decided at run time */
+    bool dev_mode;
+    bool any_target;
+    char *results_dir;
+    char *source; /* run file path, for messages */
+};
+
+void aa_rconf_init(struct aa_rconf *c);
+void aa_rconf_cleanup(struct aa_rconf *c);
+/*
+ * Apply one option by its long name without "--" (the run file's key):
+ * |value| is the option argument, NULL for a flag. Repeatable options
+ * append (a first command-line use replaces the run file's list when
+ * |from_cli|). AA_E_NOTFOUND for an unknown key, AA_E_INVAL for a bad
+ * value; |d| has the message.
+ */
+int aa_rconf_set(struct aa_rconf *c, const char *key, const char *value, bool from_cli,
+                 struct aa_diag *d);
+/* true when |key| is a run-file key / long option. */
+bool aa_rconf_known(const char *key);
+/* true when |key| is an option that takes no argument. */
+bool aa_rconf_is_flag(const char *key);
+/* Apply a run file (docs/run-file.md): a JSON object whose keys are the
+ * long option names. Strict: unknown keys and wrong types are errors. */
+int aa_rconf_load_file(struct aa_rconf *c, const char *path, struct aa_diag *d);
+int aa_rconf_apply_json(struct aa_rconf *c, const cJSON *o, struct aa_diag *d);
+/* Check the whole configuration and fill defaults (paths, dev mode).
+ * AA_E_INVAL with |d| naming the option. */
+int aa_rconf_validate(struct aa_rconf *c, struct aa_diag *d);
+/* The configuration as a run file (round-trips through apply_json); with
+ * |runtime| an extra "runtime" member holds what the cases need. */
+cJSON *aa_rconf_to_json(const struct aa_rconf *c, bool runtime);
+/* Case side: read the file written by the parent. */
+int aa_rconf_load_runtime(struct aa_rconf *c, const char *path, struct aa_diag *d);
+/* Names of the features the embedded reference declares for |role|. */
+const char *const *aa_embedded_features(enum aa_role role);
+
+/* ---- catalogue --------------------------------------------------------- */
+struct aa_cat {
+    const struct aa_check **checks; /* sorted: suite, file, line */
+    size_t n;
+    size_t *check_case;                /* index into cases for each check */
+    const struct aa_conf_case **cases; /* sorted: suite, file, line */
+    size_t n_cases;
+    char **case_suite;    /* kebab-case suite of each case */
+    unsigned *case_needs; /* effective AA_NEED bits */
+    const struct aa_conf_flow **flows;
+    size_t n_flows;
+};
+
+/* Load and validate the sections. Every problem is appended to |errors|
+ * (one line each) and the result is AA_E_INVAL; AA_E_NOMEM. */
+int aa_cat_load(struct aa_cat *cat, struct aa_buf *errors);
+/* The same over explicit arrays (NULL entries are skipped): the sections
+ * in aa_cat_load, hand-made catalogues in the runner's self-tests. */
+int aa_cat_build(struct aa_cat *cat, const struct aa_check *const *checks, size_t nc,
+                 const struct aa_conf_case *const *cases, size_t ncase,
+                 const struct aa_conf_flow *const *flows, size_t nflow, struct aa_buf *errors);
+void aa_cat_cleanup(struct aa_cat *cat);
+/* Index of the check with |id| or of the case, (size_t)-1 if none. */
+size_t aa_cat_find_check(const struct aa_cat *cat, const char *id);
+size_t aa_cat_find_case(const struct aa_cat *cat, const char *cr_suite, const char *name);
+size_t aa_cat_case_index(const struct aa_cat *cat, const struct aa_conf_case *cs);
+bool aa_cat_case_lists(const struct aa_conf_case *cs, const struct aa_check *c);
+const struct aa_conf_flow *aa_cat_flow(const struct aa_cat *cat, const char *suite);
+/*
+ * Mark the selected checks in |sel| (cat->n entries) from --suite,
+ * --filter, the roles under test and --seed-tests-only (see README,
+ * "Selection"). Returns the number selected; |unknown| (may be NULL) gets
+ * the first --suite name that matches no check.
+ */
+size_t aa_cat_select(const struct aa_cat *cat, const struct aa_rconf *conf, bool *sel,
+                     const char **unknown);
+void aa_cat_print_list(const struct aa_cat *cat, const bool *sel, FILE *out);
+cJSON *aa_cat_list_json(const struct aa_cat *cat, const bool *sel);
+/* Copy a check into the catalogue shape aa_result_init() takes. */
+void aa_check_to_def(const struct aa_check *c, struct aa_check_def *def);
+/* "neg_resource" -> "neg-resource" into |out| (cap bytes). */
+void aa_cat_kebab(const char *in, char *out, size_t cap);
+
+/* ---- embedded reference servers --------------------------------------- */
+struct aa_embed;
+/* Start the reference for every role in |needs| (AA_NEED bits) that is not
+ * under test, recording id/connect_url or the reason it is unavailable in
+ * |conf|. Never fails as a whole: a role that does not start is reported
+ * per role. */
+int aa_embed_start(struct aa_rconf *conf, unsigned needs, struct aa_embed **out);
+void aa_embed_stop(struct aa_embed *e);
+
+/* ---- collecting results ------------------------------------------------ */
+enum aa_case_state {
+    AA_CASE_NOT_RUN = 0,
+    AA_CASE_BLOCKED, /* a needed role is unavailable */
+    AA_CASE_RAN      /* Criterion ran it (status below) */
+};
+struct aa_case_status {
+    enum aa_case_state state;
+    bool crashed;
+    int signal;
+    int exit_code;
+    bool timed_out;
+    char *blocked_reason;
+};
+/* Parse "<results_dir>/<cr_suite>.<name>.jsonl" lines into |run| for the
+ * selected checks of case |ci|, then add ERROR results for every selected
+ * check of the case that has none. |case_transcript| (may be NULL) gets a
+ * copy of the whole case transcript when the case finished normally. */
+int aa_collect_case(const struct aa_cat *cat, const bool *sel, size_t ci,
+                    const struct aa_case_status *st, const char *results_dir, struct aa_run *run,
+                    char **case_transcript, struct aa_diag *d);
+/* Worst of two outcomes in the merge order of aa_runner.h. */
+int aa_outcome_severity(enum aa_outcome o);
+/* Path of a case's result file into |out|. */
+int aa_case_results_path(const char *dir, const struct aa_conf_case *cs, char *out, size_t cap);
+/* Sort run->v by catalogue order. */
+void aa_collect_sort(const struct aa_cat *cat, struct aa_run *run);
+
+/* ---- small helpers ------------------------------------------------------ */
+/* aa_strerror() that also names the HTTP client's codes (expect.c). */
+const char *aa_conf_strerror(int code);
+
+/* Parse a decimal uint64 (whole string). */
+int aa_parse_u64(const char *s, uint64_t *out);
+/* "ADDR:PORT" or "[v6]:PORT" into |addr| (cap bytes) and |port|. */
+int aa_parse_listen(const char *s, char *addr, size_t cap, uint16_t *port);
+
+#endif

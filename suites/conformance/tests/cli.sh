@@ -1,0 +1,396 @@
+#!/bin/sh
+# End-to-end tests of aauth-conformance, one scenario per CTest test:
+#   cli.sh SCENARIO RUNNER FIXTURES HOSTILE SOURCE_DIR WORK_DIR
+# RUNNER is aauth-conformance, FIXTURES aauth-conformance-fixtures (the
+# runner with tests/fixture_suite.c), HOSTILE aa_conf_hostile. Each
+# scenario checks exit statuses and what the reports say. Exit 0 pass,
+# 1 fail, 77 a needed tool (python3, xmllint, jsonschema) is missing.
+set -u
+
+if [ $# -ne 6 ]; then
+  echo "usage: $0 SCENARIO RUNNER FIXTURES HOSTILE SOURCE_DIR WORK_DIR" >&2
+  exit 2
+fi
+scenario=$1 R=$2 F=$3 H=$4 SRC=$5 W=$6
+rm -rf "$W"
+mkdir -p "$W"
+failures=0
+
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+ok() { echo "ok: $*"; }
+
+# run WANT_STATUS NAME CMD...: stdout/stderr go to $W/NAME.out / .err
+run() {
+  want=$1 name=$2
+  shift 2
+  "$@" >"$W/$name.out" 2>"$W/$name.err"
+  got=$?
+  if [ "$got" -eq "$want" ]; then
+    ok "$name: exit $got"
+  else
+    fail "$name: exit $got, expected $want: $*"
+    echo "--- stdout" >&2; tail -n 40 "$W/$name.out" >&2
+    echo "--- stderr" >&2; tail -n 40 "$W/$name.err" >&2
+  fi
+  # case processes report sanitizer findings only on stderr: any is a failure
+  if grep -qE "Sanitizer|runtime error:" "$W/$name.err"; then
+    fail "$name: sanitizer report on stderr"
+    sed -n 1,60p "$W/$name.err" >&2
+  fi
+}
+
+# contains NAME FILE TEXT: FILE holds TEXT (fixed string)
+contains() {
+  if grep -qF -- "$3" "$2"; then ok "$1"; else fail "$1: \"$3\" not in $2"; sed -n 1,60p "$2" >&2; fi
+}
+
+need_python() {
+  command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 not installed" >&2; exit 77; }
+}
+
+# py NAME SCRIPT ARGS...: a python3 assertion script (exit 0 = holds)
+py() {
+  name=$1
+  shift
+  if python3 - "$@" >"$W/$name.py.out" 2>&1; then
+    ok "$name"
+  else
+    fail "$name"
+    cat "$W/$name.py.out" >&2
+  fi
+}
+
+# A python prelude shared by the report assertions.
+LOAD='
+import json, sys, fnmatch
+def load(p):
+    with open(p, encoding="utf-8") as f:
+        return json.load(f)
+def by_id(rep):
+    return {c["id"]: c for c in rep["checks"]}
+'
+
+case $scenario in
+vectors_metadata_pass)
+  need_python
+  run 0 list "$R" --list=json --suite vectors --suite metadata
+  run 0 run1 "$R" --suite vectors --suite metadata --no-color --clock frozen=1768786221 \
+    --seed 42 -j 1 --report-dir "$W/r1"
+  run 0 run4 "$R" --suite vectors --suite metadata --no-color -j 4 --report-dir "$W/r4"
+  py every_selected_check_passed "$W/list.out" "$W/r1/report.json" <<EOF
+$LOAD
+cat = load(sys.argv[1]); rep = load(sys.argv[2])
+want = [c["id"] for c in cat["checks"]]
+got = [c["id"] for c in rep["checks"]]
+assert len(want) >= 20, want
+assert got == want, (got, want)
+bad = [(c["id"], c["outcome"], c["message"]) for c in rep["checks"] if c["outcome"] != "PASS"]
+assert not bad, bad
+assert rep["totals"]["pass"] == len(want) and rep["totals"]["total"] == len(want)
+assert rep["exit_code"] == 0
+assert rep["clock"] == {"mode": "frozen", "value": 1768786221}, rep["clock"]
+assert rep["seed"] == "42", rep["seed"]
+assert rep["dev_mode"] is True
+emb = [t for t in rep["targets"] if t["role"] == "agent-server"]
+assert len(emb) == 1 and emb[0]["embedded"] is True and emb[0]["url"].startswith("http://127.0.0.1:")
+md = by_id(rep)["metadata.agent.status"]
+assert "/.well-known/aauth-agent" in (md["transcript"] or ""), md["transcript"]
+EOF
+  py parallel_run_gives_the_same_verdicts "$W/r1/report.json" "$W/r4/report.json" <<EOF
+$LOAD
+a = load(sys.argv[1]); b = load(sys.argv[2])
+assert [(c["id"], c["outcome"]) for c in a["checks"]] == [(c["id"], c["outcome"]) for c in b["checks"]]
+EOF
+  contains summary_line "$W/run1.out" "| Failed: 0 |"
+  ;;
+
+vectors_dir_absent)
+  need_python
+  run 4 absent "$R" --no-color --suite vectors --vectors-dir "$W/no-such-dir" --report-dir "$W/r"
+  py every_vector_check_skips_with_the_path "$W/r/report.json" "$W/no-such-dir" <<EOF
+$LOAD
+rep = load(sys.argv[1])
+assert rep["checks"] and all(c["outcome"] == "SKIP" for c in rep["checks"]), rep["checks"]
+assert all(sys.argv[2] in c["message"] for c in rep["checks"]), rep["checks"][0]["message"]
+assert rep["exit_code"] == 4
+EOF
+  ;;
+
+list_json)
+  need_python
+  run 0 list_json "$R" --list=json
+  run 0 list_text "$R" --list
+  py catalogue_is_well_formed "$W/list_json.out" "$W/list_text.out" <<EOF
+$LOAD
+cat = load(sys.argv[1]); text = open(sys.argv[2], encoding="utf-8").read()
+checks = cat["checks"]
+assert cat["schema_version"] == "1.0" and cat["tool_version"] and cat["profile"] == "aauth-2026-01"
+ids = [c["id"] for c in checks]
+assert ids and len(ids) == len(set(ids)), "ids must be unique"
+keys = {"id", "suite", "title", "role", "level", "spec", "rfc", "expect"}
+for c in checks:
+    assert set(c) == keys, c
+    assert c["role"] in {"core", "agent-server", "resource", "auth-server", "delegate"}, c
+    assert c["level"] in {"MUST", "SHOULD", "INFO"}, c
+    assert c["spec"] and c["title"] and c["suite"], c
+    assert c["id"] in text, c["id"] + " missing from --list"
+assert {"vectors", "metadata"} <= {c["suite"] for c in checks}
+EOF
+  ;;
+
+filter)
+  need_python
+  run 0 all "$R" --list=json
+  run 0 filtered "$R" --list=json --filter 'metadata.agent-jwks.*' --filter 'vectors.s1.*'
+  run 0 filtered_run "$R" --no-color --filter 'metadata.agent-jwks.*' --filter 'vectors.s1.*' \
+    --report-dir "$W/r"
+  py filter_selects_exactly_the_matching_checks "$W/all.out" "$W/filtered.out" "$W/r/report.json" <<EOF
+$LOAD
+allc = load(sys.argv[1])["checks"]; sel = load(sys.argv[2])["checks"]; rep = load(sys.argv[3])
+globs = ["metadata.agent-jwks.*", "vectors.s1.*"]
+want = [c["id"] for c in allc if any(fnmatch.fnmatchcase(c["id"], g) for g in globs)]
+assert 0 < len(want) < len(allc), want
+assert [c["id"] for c in sel] == want, ([c["id"] for c in sel], want)
+assert [c["id"] for c in rep["checks"]] == want, [c["id"] for c in rep["checks"]]
+EOF
+  ;;
+
+bad_option)
+  run 2 unknown_option "$R" --bogus
+  contains unknown_option_named "$W/unknown_option.err" "unknown option --bogus"
+  run 2 positional "$R" metadata
+  run 2 missing_value "$R" --suite
+  run 2 list_format "$R" --list=yaml
+  run 2 flag_with_value "$R" --verbose=yes
+  ;;
+
+bad_config)
+  run 2 clock "$R" --clock sometimes
+  run 2 quirk "$R" --allow-quirk no-such-quirk
+  contains quirk_lists_known "$W/quirk.err" "legacy-base"
+  run 2 http_not_loopback "$R" --target-agent-server http://agent.example
+  contains http_explained "$W/http_not_loopback.err" "dev mode"
+  run 2 path_in_identifier "$R" --target-agent-server http://127.0.0.1:1/
+  run 2 listen "$R" --listen resource=nowhere
+  run 2 listen_on_target "$R" --target-resource http://127.0.0.1:1 --listen resource=127.0.0.1:0
+  run 2 missing_run_file "$R" --run-file "$W/nope.json"
+  printf '{"target-agent":"https://a.example"}' >"$W/unknown-key.json"
+  run 2 run_file_unknown_key "$R" --run-file "$W/unknown-key.json"
+  contains run_file_key_named "$W/run_file_unknown_key.err" "target-agent"
+  printf '{"suite": [' >"$W/broken.json"
+  run 2 run_file_not_json "$R" --run-file "$W/broken.json"
+  printf '{"runtime": {}}' >"$W/runtime.json"
+  run 2 run_file_reserved_key "$R" --run-file "$W/runtime.json"
+  ;;
+
+nosuch_suite)
+  need_python
+  run 4 nosuch "$R" --suite nosuch --report-dir "$W/r"
+  contains nosuch_named "$W/nosuch.err" "no suite named \"nosuch\""
+  contains suites_listed "$W/nosuch.err" "metadata"
+  run 4 filter_matches_nothing "$R" --filter 'no.such.*'
+  py empty_run_reported "$W/r/report.json" <<EOF
+$LOAD
+rep = load(sys.argv[1])
+assert rep["checks"] == [] and rep["totals"]["total"] == 0 and rep["exit_code"] == 4, rep
+EOF
+  ;;
+
+unreachable)
+  need_python
+  run 0 list "$R" --list=json --target-agent-server http://127.0.0.1:1
+  run 3 unreachable "$R" --no-color --target-agent-server http://127.0.0.1:1 --report-dir "$W/r"
+  py every_check_is_error "$W/list.out" "$W/r/report.json" <<EOF
+$LOAD
+cat = load(sys.argv[1]); rep = load(sys.argv[2])
+want = [c["id"] for c in cat["checks"]]
+assert want and all(c["role"] == "agent-server" for c in cat["checks"]), cat
+assert [c["id"] for c in rep["checks"]] == want
+assert all(c["outcome"] == "ERROR" for c in rep["checks"]), [(c["id"], c["outcome"]) for c in rep["checks"]]
+assert rep["exit_code"] == 3 and rep["totals"]["fail"] == 0
+first = by_id(rep)["metadata.agent.status"]
+assert "127.0.0.1:1" in (first["actual"] or ""), first
+assert "not a conformance failure" in (first["message"] or ""), first
+assert rep["targets"] == [{"role": "agent-server", "url": "http://127.0.0.1:1", "embedded": False}], rep["targets"]
+EOF
+  ;;
+
+reports_validate)
+  need_python
+  command -v xmllint >/dev/null 2>&1 || { echo "SKIP: xmllint not installed" >&2; exit 77; }
+  python3 -c 'import jsonschema' 2>/dev/null || { echo "SKIP: python3-jsonschema not installed" >&2; exit 77; }
+  run 0 real "$R" --no-color --suite vectors --suite metadata --report-dir "$W/real"
+  run 1 fixtures "$F" --no-color --declare resource=fixture-feature --allow-quirk legacy-base \
+    --listen auth-server=203.0.113.1:9 --report-dir "$W/fixtures"
+  for d in real fixtures; do
+    for f in junit.xml report.json report.md report.html; do
+      if [ -s "$W/$d/$f" ]; then ok "$d/$f written"; else fail "$d/$f missing or empty"; fi
+    done
+    if xmllint --noout --schema "$SRC/reports/junit.xsd" "$W/$d/junit.xml" 2>"$W/$d.xmllint"; then
+      ok "$d/junit.xml validates against reports/junit.xsd"
+    else
+      fail "$d/junit.xml does not validate"; cat "$W/$d.xmllint" >&2
+    fi
+    py "${d}_report_json_validates_against_the_schema" \
+      "$SRC/reports/report.schema.json" "$W/$d/report.json" <<EOF
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1], encoding="utf-8"))
+doc = json.load(open(sys.argv[2], encoding="utf-8"))
+errs = sorted(jsonschema.Draft202012Validator(schema).iter_errors(doc), key=str)
+assert not errs, "%s at %s" % (errs[0].message, list(errs[0].absolute_path))
+EOF
+  done
+  # the validators can fail: a broken copy must be refused
+  sed '0,/<testcase name="[^"]*"/s//<testcase/' "$W/real/junit.xml" >"$W/bad.xml"
+  if xmllint --noout --schema "$SRC/reports/junit.xsd" "$W/bad.xml" 2>/dev/null; then
+    fail "xmllint accepted a testcase without a name"
+  else
+    ok "xmllint rejects a broken junit.xml"
+  fi
+  contains junit_failure_element "$W/fixtures/junit.xml" "<failure"
+  contains junit_error_element "$W/fixtures/junit.xml" "<error"
+  contains junit_skipped_element "$W/fixtures/junit.xml" "<skipped"
+  ;;
+
+hostile_fails)
+  need_python
+  run 1 bad "$H" bad -- "$R" --no-color --target-agent-server '{URL}' --report-dir "$W/r"
+  py report_names_the_failures "$W/r/report.json" <<EOF
+$LOAD
+rep = load(sys.argv[1]); c = by_id(rep)
+url = rep["targets"][0]["url"]
+ident = c["metadata.agent.identifier"]
+assert ident["outcome"] == "FAIL", ident
+assert ident["expected"] == url and ident["actual"] == "https://impostor.example", ident
+assert "impostor.example" in ident["transcript"], "the evidence holds the exchange"
+priv = c["metadata.agent-jwks.public-only"]
+assert priv["outcome"] == "FAIL" and '"d"' in priv["actual"], priv
+assert c["metadata.agent-jwks.keys-valid"]["outcome"] == "FAIL"
+others = {k: v["outcome"] for k, v in c.items() if k not in (
+    "metadata.agent.identifier", "metadata.agent-jwks.public-only", "metadata.agent-jwks.keys-valid")}
+assert all(o in ("PASS", "SKIP") for o in others.values()), others
+assert rep["exit_code"] == 1 and rep["totals"]["fail"] == 3
+EOF
+  contains junit_names_the_check "$W/r/junit.xml" 'name="metadata.agent.identifier"'
+  ;;
+
+hostile_good)
+  need_python
+  run 0 good "$H" good -- "$R" --no-color --verbose --target-agent-server '{URL}' --report-dir "$W/r"
+  contains verbose_transcript "$W/good.out" ">>> HARNESS REQUEST to http://127.0.0.1:"
+  py undeclared_feature_is_skipped_not_passed "$W/r/report.json" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1]))
+u = c["metadata.agent.user-authorization-members"]
+assert u["outcome"] == "SKIP" and "declare" in u["message"], u
+assert all(v["outcome"] == "PASS" for k, v in c.items() if k != u["id"])
+EOF
+  # declared, the same feature becomes mandatory - and this server lacks it
+  run 1 declared "$H" good -- "$R" --no-color --target-agent-server '{URL}' \
+    --declare agent-server=user-authorization
+  contains declared_fails "$W/declared.out" "metadata.agent.user-authorization-members"
+  ;;
+
+print_config_roundtrip)
+  need_python
+  run 0 first "$R" --print-config --suite metadata --seed 5 --clock frozen=100 \
+    --declare resource=public --listen resource=127.0.0.1:0 --allow-quirk label
+  cp "$W/first.out" "$W/run.json"
+  run 0 second "$R" --run-file "$W/run.json" --print-config
+  if cmp -s "$W/first.out" "$W/second.out"; then ok "run file reproduces the configuration"; else
+    fail "--print-config output differs after a round trip"; diff "$W/first.out" "$W/second.out" >&2; fi
+  run 0 override "$R" --run-file "$W/run.json" --suite vectors --print-config
+  py command_line_overrides_the_run_file "$W/first.out" "$W/override.out" <<EOF
+$LOAD
+a = load(sys.argv[1]); b = load(sys.argv[2])
+assert a["suite"] == ["metadata"] and b["suite"] == ["vectors"], (a["suite"], b["suite"])
+assert a["seed"] == "5" and a["clock"] == "frozen=100" and a["allow-quirk"] == ["label"]
+assert a["declare"] == {"resource": ["public"]} and a["listen"] == {"resource": "127.0.0.1:0"}
+EOF
+  ;;
+
+check_unreachable)
+  run 3 unreachable "$R" --check --target-agent-server http://127.0.0.1:1
+  contains says_unreachable "$W/unreachable.out" "UNREACHABLE"
+  run 0 no_targets "$R" --check
+  run 0 reachable "$H" good -- "$R" --check --target-agent-server '{URL}'
+  contains says_reachable "$W/reachable.out" "reachable"
+  ;;
+
+fixtures_outcomes)
+  need_python
+  run 0 list "$F" --list=json
+  run 1 fixtures "$F" --no-color --declare resource=fixture-feature --allow-quirk legacy-base \
+    --listen auth-server=203.0.113.1:9 --clock frozen=1768786221 --report-dir "$W/r"
+  py outcomes_and_reasons "$W/list.out" "$W/r/report.json" <<EOF
+$LOAD
+cat = load(sys.argv[1]); rep = load(sys.argv[2]); c = by_id(rep)
+assert sorted(c) == sorted(x["id"] for x in cat["checks"]), "a selected check is missing"
+want = {
+  "fixtures.pass": "PASS", "fixtures.fail-must": "FAIL", "fixtures.fail-should": "WARN",
+  "fixtures.fail-info": "INFO", "fixtures.undeclared-feature": "SKIP",
+  "fixtures.declared-feature": "PASS", "fixtures.quirk-allowed": "PASS_QUIRK",
+  "fixtures.quirk-denied": "FAIL", "fixtures.worst-wins": "FAIL", "fixtures.error": "ERROR",
+  "fixtures.not-evaluated": "FAIL", "fixtures.http-unreachable": "ERROR",
+  "fixtures.crash-recorded-before": "PASS", "fixtures.crash-never-recorded": "ERROR",
+  "fixtures.forgets-recorded": "PASS", "fixtures.forgets-forgotten": "ERROR",
+  "fixtures.exits": "ERROR", "fixtures.hangs": "ERROR", "fixtures.needs-auth-server": "ERROR",
+  "fixtures.flow.first-a": "PASS", "fixtures.flow.first-b": "PASS", "fixtures.flow.second": "FAIL",
+  "fixtures.signed-request": "ERROR",
+}
+got = {k: v["outcome"] for k, v in c.items()}
+assert got == want, {k: (got.get(k), w) for k, w in want.items() if got.get(k) != w}
+def msg(i): return c[i]["message"] or ""
+assert "crashed" in msg("fixtures.crash-never-recorded"), msg("fixtures.crash-never-recorded")
+assert "did not record" in msg("fixtures.forgets-forgotten")
+assert "exited with status 3" in msg("fixtures.exits")
+assert "timeout" in msg("fixtures.hangs")
+assert "could not start" in msg("fixtures.needs-auth-server")
+assert "not evaluated" in msg("fixtures.not-evaluated")
+assert c["fixtures.quirk-allowed"]["quirk"] == "legacy-base"
+assert "--allow-quirk=signature-base64url" in c["fixtures.quirk-denied"]["hint"]
+assert c["fixtures.worst-wins"]["actual"] == "worst"
+assert c["fixtures.flow.first-a"]["line"] == "first check correct: value-1"
+assert c["fixtures.flow.first-a"]["test_no"] == 1
+assert rep["quirks"] == ["legacy-base"]
+tr = c["fixtures.signed-request"]["transcript"] or ""
+assert '"@signature-params": ("@method" "@authority" "@path" "signature-key");created=1768786221' in tr, tr
+assert 'Signature-Key: sig1=(scheme=hwk kty="OKP" crv="Ed25519" x="' in tr, tr
+assert ">>> DELEGATE REQUEST to http://127.0.0.1:1/data-hwk" in tr, tr
+assert rep["exit_code"] == 1
+EOF
+  # without the declaration and the quirk, the same checks are SKIP and FAIL
+  run 1 plain "$F" --no-color --filter 'fixtures.declared-feature' --filter 'fixtures.quirk-allowed' \
+    --report-dir "$W/plain"
+  py declaration_and_quirk_matter "$W/plain/report.json" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1]))
+assert c["fixtures.declared-feature"]["outcome"] == "SKIP", c["fixtures.declared-feature"]
+assert c["fixtures.quirk-allowed"]["outcome"] == "FAIL", c["fixtures.quirk-allowed"]
+EOF
+  ;;
+
+seed_report)
+  run 1 flow "$F" --no-color --filter 'fixtures.flow.*' --seed-report
+  contains banner "$W/flow.out" "Fixture Flow Demo"
+  contains test_header "$W/flow.out" "TEST 1: First Step"
+  contains check_line "$W/flow.out" "  ✓ first check correct: value-1"
+  contains failed_test "$W/flow.out" "✗ TEST 2 FAILED"
+  contains summary "$W/flow.out" "Total: 2 | Passed: 1 | Failed: 1"
+  run 0 seed_only "$F" --no-color --filter 'fixtures.flow.*' --seed-report --seed-tests-only
+  contains seed_only_summary "$W/seed_only.out" "Total: 1 | Passed: 1 | Failed: 0"
+  if grep -q "TEST 2" "$W/seed_only.out"; then fail "--seed-tests-only printed TEST 2"; else
+    ok "--seed-tests-only stops at the seed's tests"; fi
+  ;;
+
+*)
+  echo "unknown scenario $scenario" >&2
+  exit 2
+  ;;
+esac
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures assertion(s) failed in $scenario" >&2
+  exit 1
+fi
+echo "scenario $scenario passed"

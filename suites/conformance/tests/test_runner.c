@@ -1,0 +1,530 @@
+/*
+ * Unit tests of the runner's internals: the PROFILE#9 HTTP classifier,
+ * JSON comparison by value, option parsing and validation, the run file,
+ * catalogue validation over hand-made catalogues, and selection. The whole
+ * runner is exercised end to end by tests/cli.sh.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "runner_int.h"
+
+/* ---- PROFILE#9 classification ---------------------------------------------- */
+
+static enum aa_outcome classify(int rc, long status, const char *body, long want, const char *err,
+                                bool *always)
+{
+    struct aa_http_response r;
+    struct aa_http_expect e = {0};
+    struct aa_diag d;
+    enum aa_outcome o;
+
+    aa_http_response_init(&r);
+    aa_diag_clear(&d);
+    r.status = status;
+    if (body != NULL) {
+        r.body = aa_strdup(body);
+        r.body_len = strlen(body);
+    }
+    e.status = want;
+    e.error = err;
+    o = aa_conf_http_classify(rc, &d, &r, &e, always, NULL, NULL);
+    aa_http_response_cleanup(&r);
+    return o;
+}
+
+Test(classify, transport_faults_are_error_not_failure)
+{
+    bool always = true;
+    cr_assert_eq(classify(AA_E_HTTP_CONNECT, 0, NULL, 200, NULL, &always), AA_OUT_ERROR);
+    cr_assert_not(always);
+    cr_assert_eq(classify(AA_E_HTTP_RESOLVE, 0, NULL, 200, NULL, NULL), AA_OUT_ERROR);
+    cr_assert_eq(classify(AA_E_HTTP_TLS, 0, NULL, 200, NULL, NULL), AA_OUT_ERROR);
+    cr_assert_eq(classify(AA_E_NOMEM, 0, NULL, 200, NULL, NULL), AA_OUT_ERROR);
+}
+
+Test(classify, hang_crash_and_5xx_always_fail)
+{
+    bool always = false;
+    cr_assert_eq(classify(AA_E_HTTP_TIMEOUT, 0, NULL, 401, NULL, &always), AA_OUT_FAIL);
+    cr_assert(always);
+    always = false;
+    cr_assert_eq(classify(AA_E_HTTP_PROTOCOL, 0, NULL, 401, NULL, &always), AA_OUT_FAIL);
+    cr_assert(always);
+    always = false;
+    cr_assert_eq(classify(AA_OK, 500, "{\"error\":\"server_error\"}", 401, NULL, &always),
+                 AA_OUT_FAIL);
+    cr_assert(always);
+    always = false;
+    cr_assert_eq(classify(AA_OK, 503, "", 200, NULL, &always), AA_OUT_FAIL);
+    cr_assert(always);
+}
+
+Test(classify, wrong_status_fails_but_is_level_mapped)
+{
+    bool always = true;
+    cr_assert_eq(classify(AA_OK, 200, "{}", 401, "invalid_signature", &always), AA_OUT_FAIL);
+    cr_assert_not(always);
+    cr_assert_eq(classify(AA_OK, 404, "", 200, NULL, NULL), AA_OUT_FAIL);
+}
+
+Test(classify, right_status_other_error_code_warns)
+{
+    cr_assert_eq(
+        classify(AA_OK, 401, "{\"error\":\"invalid_key\"}", 401, "invalid_signature", NULL),
+        AA_OUT_WARN);
+    cr_assert_eq(classify(AA_OK, 401, "not json", 401, "invalid_signature", NULL), AA_OUT_WARN);
+    cr_assert_eq(classify(AA_OK, 401, "{}", 401, "invalid_signature", NULL), AA_OUT_WARN);
+    cr_assert_eq(
+        classify(AA_OK, 401, "{\"error\":\"invalid_signature\"}", 401, "invalid_signature", NULL),
+        AA_OUT_PASS);
+    cr_assert_eq(classify(AA_OK, 200, "whatever", 200, NULL, NULL), AA_OUT_PASS);
+}
+
+Test(classify, alternatives)
+{
+    struct aa_http_response r;
+    struct aa_http_expect e = {431, 400, "invalid_request", "too_large"};
+    struct aa_buf why, actual;
+
+    aa_http_response_init(&r);
+    aa_buf_init(&why, 4096);
+    aa_buf_init(&actual, 4096);
+    r.status = 400;
+    r.body = aa_strdup("{\"error\":\"too_large\"}");
+    r.body_len = strlen(r.body);
+    cr_assert_eq(aa_conf_http_classify(AA_OK, NULL, &r, &e, NULL, &why, &actual), AA_OUT_PASS);
+    cr_assert_str_eq(actual.p, "400 with error \"too_large\"");
+    r.status = 413;
+    cr_assert_eq(aa_conf_http_classify(AA_OK, NULL, &r, &e, NULL, &why, NULL), AA_OUT_FAIL);
+    cr_assert(strstr(why.p, "status 413, expected 431 (or 400)") != NULL, "%s", why.p);
+    aa_buf_free(&why);
+    aa_buf_free(&actual);
+    aa_http_response_cleanup(&r);
+}
+
+/* ---- JSON by value ----------------------------------------------------------- */
+
+static bool jeq(const char *a, const char *b, unsigned flags, char *diff, size_t cap)
+{
+    cJSON *x = cJSON_Parse(a), *y = cJSON_Parse(b);
+    struct aa_buf d;
+    bool eq;
+
+    cr_assert(x != NULL && y != NULL);
+    aa_buf_init(&d, 4096);
+    eq = aa_conf_json_equal(x, y, flags, &d);
+    if (diff != NULL)
+        aa_snprintf(diff, cap, "%s", d.p ? d.p : "");
+    aa_buf_free(&d);
+    cJSON_Delete(x);
+    cJSON_Delete(y);
+    return eq;
+}
+
+Test(json_equal, by_value_not_by_text)
+{
+    char diff[512];
+    cr_assert(jeq("{\"a\":1,\"b\":[true,null,\"x\"]}", "{ \"b\" : [true,null,\"x\"], \"a\":1.0 }",
+                  0, NULL, 0));
+    cr_assert_not(jeq("{\"a\":1}", "{\"a\":2}", 0, diff, sizeof(diff)));
+    cr_assert_str_eq(diff, "$.a: expected 1, got 2");
+    cr_assert_not(jeq("{\"a\":{\"b\":[1,2]}}", "{\"a\":{\"b\":[1,3]}}", 0, diff, sizeof(diff)));
+    cr_assert_str_eq(diff, "$.a.b[1]: expected 2, got 3");
+    cr_assert_not(jeq("[true]", "[false]", 0, NULL, 0));
+    cr_assert_not(jeq("[1,2]", "[1]", 0, diff, sizeof(diff)));
+    cr_assert_str_eq(diff, "$: expected 2 elements, got 1");
+    cr_assert_not(jeq("{\"a\":\"1\"}", "{\"a\":1}", 0, NULL, 0));
+}
+
+Test(json_equal, members_subset_and_null)
+{
+    char diff[512];
+    cr_assert_not(jeq("{\"a\":1}", "{\"a\":1,\"b\":2}", 0, diff, sizeof(diff)));
+    cr_assert_str_eq(diff, "$.b: expected (absent), got 2");
+    cr_assert(jeq("{\"a\":1}", "{\"a\":1,\"b\":2}", AA_JSON_CMP_SUBSET, NULL, 0));
+    cr_assert_not(jeq("{\"a\":1,\"c\":3}", "{\"a\":1,\"b\":2}", AA_JSON_CMP_SUBSET, NULL, 0));
+    /* PROFILE#6.2: null counts as absent, in either document */
+    cr_assert_not(jeq("{\"a\":1}", "{\"a\":1,\"d\":null}", 0, NULL, 0));
+    cr_assert(jeq("{\"a\":1}", "{\"a\":1,\"d\":null}", AA_JSON_CMP_NULL_ABSENT, NULL, 0));
+    cr_assert(jeq("{\"a\":1,\"d\":null}", "{\"a\":1}", AA_JSON_CMP_NULL_ABSENT, NULL, 0));
+    cr_assert_not(jeq("{\"a\":1,\"d\":null}", "{\"a\":1,\"d\":\"x\"}",
+                      AA_JSON_CMP_NULL_ABSENT | AA_JSON_CMP_SUBSET, NULL, 0));
+}
+
+/* ---- options ----------------------------------------------------------------- */
+
+Test(options, listen_and_numbers)
+{
+    char addr[64];
+    uint16_t port = 1;
+    uint64_t u;
+
+    cr_assert_eq(aa_parse_listen("127.0.0.1:8001", addr, sizeof(addr), &port), AA_OK);
+    cr_assert_str_eq(addr, "127.0.0.1");
+    cr_assert_eq(port, 8001);
+    cr_assert_eq(aa_parse_listen("[::1]:0", addr, sizeof(addr), &port), AA_OK);
+    cr_assert_str_eq(addr, "::1");
+    cr_assert_eq(port, 0);
+    cr_assert_neq(aa_parse_listen("::1:80", addr, sizeof(addr), &port), AA_OK);
+    cr_assert_neq(aa_parse_listen("localhost", addr, sizeof(addr), &port), AA_OK);
+    cr_assert_neq(aa_parse_listen(":80", addr, sizeof(addr), &port), AA_OK);
+    cr_assert_neq(aa_parse_listen("127.0.0.1:65536", addr, sizeof(addr), &port), AA_OK);
+    cr_assert_neq(aa_parse_listen("127.0.0.1:-1", addr, sizeof(addr), &port), AA_OK);
+    cr_assert_eq(aa_parse_u64("18446744073709551615", &u), AA_OK);
+    cr_assert_eq(u, UINT64_MAX);
+    cr_assert_neq(aa_parse_u64("18446744073709551616", &u), AA_OK);
+    cr_assert_neq(aa_parse_u64("12a", &u), AA_OK);
+    cr_assert_neq(aa_parse_u64("", &u), AA_OK);
+}
+
+Test(options, values_are_validated_where_they_are_set)
+{
+    struct aa_rconf c;
+    struct aa_diag d;
+
+    aa_rconf_init(&c);
+    aa_diag_clear(&d);
+    cr_assert_eq(aa_rconf_set(&c, "no-such-option", "x", true, &d), AA_E_NOTFOUND);
+    cr_assert_eq(aa_rconf_set(&c, "clock", "frozen=1768786221", true, &d), AA_OK);
+    cr_assert(c.clock_frozen && c.clock_has_value && c.clock_value == 1768786221);
+    cr_assert_eq(aa_rconf_set(&c, "clock", "sometimes", true, &d), AA_E_INVAL);
+    cr_assert(strstr(d.msg, "now, frozen or frozen=EPOCH") != NULL, "%s", d.msg);
+    cr_assert_eq(aa_rconf_set(&c, "clock", "frozen=-5", true, &d), AA_E_INVAL);
+    cr_assert_eq(aa_rconf_set(&c, "seed", "42", true, &d), AA_OK);
+    cr_assert(c.seed_set && c.seed == 42);
+    cr_assert_eq(aa_rconf_set(&c, "seed", "-1", true, &d), AA_E_INVAL);
+    cr_assert_eq(aa_rconf_set(&c, "jobs", "257", true, &d), AA_E_INVAL);
+    cr_assert_eq(aa_rconf_set(&c, "listen", "delegate=127.0.0.1:1", true, &d), AA_E_INVAL);
+    cr_assert_eq(aa_rconf_set(&c, "listen", "nobody=127.0.0.1:1", true, &d), AA_E_INVAL);
+    cr_assert_eq(aa_rconf_set(&c, "declare", "resource=Public", true, &d), AA_E_INVAL);
+    cr_assert_eq(aa_rconf_set(&c, "declare", "resource=public", true, &d), AA_OK);
+    cr_assert_eq(aa_rconf_set(&c, "verbose", "yes", true, &d), AA_E_INVAL);
+    cr_assert_eq(aa_rconf_set(&c, "suite", "", true, &d), AA_E_INVAL);
+    cr_assert_eq(aa_rconf_set(&c, "target-agent-server", "http://127.0.0.1:1\x01", true, &d),
+                 AA_E_INVAL);
+    aa_rconf_cleanup(&c);
+}
+
+static int validate_with(const char *key, const char *value, struct aa_diag *d)
+{
+    struct aa_rconf c;
+    int rc;
+
+    aa_rconf_init(&c);
+    aa_diag_clear(d);
+    rc = aa_rconf_set(&c, key, value, true, d);
+    if (rc == AA_OK)
+        rc = aa_rconf_validate(&c, d);
+    aa_rconf_cleanup(&c);
+    return rc;
+}
+
+Test(options, targets_are_identifiers)
+{
+    struct aa_diag d;
+
+    cr_assert_eq(validate_with("target-agent-server", "https://agent.example", &d), AA_OK);
+    cr_assert_eq(validate_with("target-agent-server", "http://127.0.0.1:8001", &d), AA_OK);
+    cr_assert_eq(validate_with("target-agent-server", "http://agent.example", &d), AA_E_INVAL);
+    cr_assert(strstr(d.msg, "dev mode") != NULL, "%s", d.msg);
+    cr_assert_eq(validate_with("target-resource", "https://r.example/", &d), AA_E_INVAL);
+    cr_assert(strstr(d.msg, "no path") != NULL, "%s", d.msg);
+    cr_assert_eq(validate_with("resource-jwks-path", "data", &d), AA_E_INVAL);
+    cr_assert_eq(validate_with("allow-quirk", "no-such-quirk", &d), AA_E_INVAL);
+    cr_assert(strstr(d.msg, "legacy-base") != NULL, "the message lists the known quirks");
+    cr_assert_eq(validate_with("allow-quirk", "legacy-base", &d), AA_OK);
+    cr_assert_eq(validate_with("listen", "resource=127.0.0.1:99999", &d), AA_E_INVAL);
+}
+
+Test(options, target_and_embedding_options_conflict)
+{
+    struct aa_rconf c;
+    struct aa_diag d;
+
+    aa_rconf_init(&c);
+    aa_diag_clear(&d);
+    cr_assert_eq(aa_rconf_set(&c, "target-resource", "http://127.0.0.1:9", true, &d), AA_OK);
+    cr_assert_eq(aa_rconf_set(&c, "listen", "resource=127.0.0.1:0", true, &d), AA_OK);
+    cr_assert_eq(aa_rconf_validate(&c, &d), AA_E_INVAL);
+    aa_rconf_cleanup(&c);
+
+    aa_rconf_init(&c);
+    cr_assert_eq(aa_rconf_set(&c, "target-resource", "http://127.0.0.1:9", true, &d), AA_OK);
+    cr_assert_eq(aa_rconf_validate(&c, &d), AA_OK);
+    cr_assert(c.any_target && c.dev_mode);
+    cr_assert_str_eq(c.roles[AA_ROLE_RESOURCE].hwk_path, "/data-hwk");
+    cr_assert_str_eq(c.roles[AA_ROLE_RESOURCE].jwks_path, "/data-jwks");
+    cr_assert_str_eq(c.roles[AA_ROLE_RESOURCE].auth_path, "/data-auth");
+    aa_rconf_cleanup(&c);
+}
+
+Test(run_file, keys_types_and_command_line_precedence)
+{
+    static const char *doc =
+        "{\"target-agent-server\":\"https://agent.example\",\"suite\":[\"metadata\",\"vectors\"],"
+        "\"listen\":{\"resource\":\"127.0.0.1:8002\"},\"declare\":{\"resource\":[\"public\"]},"
+        "\"seed\":7,\"jobs\":\"2\",\"verbose\":true,\"clock\":\"frozen=10\"}";
+    struct aa_rconf c;
+    struct aa_diag d;
+    cJSON *o = cJSON_Parse(doc), *back;
+    char *t1, *t2;
+
+    cr_assert_not_null(o);
+    aa_rconf_init(&c);
+    aa_diag_clear(&d);
+    cr_assert_eq(aa_rconf_apply_json(&c, o, &d), AA_OK, "%s", d.msg);
+    cr_assert_eq(c.suites.n, 2);
+    cr_assert_eq(c.seed, 7);
+    cr_assert_eq(c.jobs, 2);
+    cr_assert(c.verbose);
+    cr_assert_str_eq(c.roles[AA_ROLE_RESOURCE].listen, "127.0.0.1:8002");
+    cr_assert(aa_strv_has(&c.roles[AA_ROLE_RESOURCE].declare, "public"));
+    /* a repeatable option on the command line replaces the file's list */
+    cr_assert_eq(aa_rconf_set(&c, "suite", "delegation", true, &d), AA_OK);
+    cr_assert_eq(aa_rconf_set(&c, "suite", "metadata", true, &d), AA_OK);
+    cr_assert_eq(c.suites.n, 2);
+    cr_assert_str_eq(c.suites.v[0], "delegation");
+    cr_assert_eq(aa_rconf_validate(&c, &d), AA_OK, "%s", d.msg);
+
+    /* what --print-config writes is a run file that gives the same config */
+    back = aa_rconf_to_json(&c, false);
+    t1 = cJSON_PrintUnformatted(back);
+    {
+        struct aa_rconf c2;
+        cJSON *again;
+        aa_rconf_init(&c2);
+        cr_assert_eq(aa_rconf_apply_json(&c2, back, &d), AA_OK, "%s", d.msg);
+        cr_assert_eq(aa_rconf_validate(&c2, &d), AA_OK, "%s", d.msg);
+        again = aa_rconf_to_json(&c2, false);
+        t2 = cJSON_PrintUnformatted(again);
+        cr_assert_str_eq(t1, t2);
+        cJSON_Delete(again);
+        aa_rconf_cleanup(&c2);
+    }
+    free(t1);
+    free(t2);
+    cJSON_Delete(back);
+    cJSON_Delete(o);
+    aa_rconf_cleanup(&c);
+}
+
+Test(run_file, rejects_unknown_keys_and_wrong_types)
+{
+    static const char *bad[] = {"{\"target-agent\":\"https://a.example\"}",
+                                "{\"suite\":7}",
+                                "{\"verbose\":\"yes\"}",
+                                "{\"listen\":[\"resource=127.0.0.1:1\"]}",
+                                "{\"declare\":{\"resource\":\"public\"}}",
+                                "{\"seed\":1.5}",
+                                "[]"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct aa_rconf c;
+        struct aa_diag d;
+        cJSON *o = cJSON_Parse(bad[i]);
+        cr_assert_not_null(o);
+        aa_rconf_init(&c);
+        aa_diag_clear(&d);
+        cr_assert_neq(aa_rconf_apply_json(&c, o, &d), AA_OK, "accepted %s", bad[i]);
+        cr_assert(d.msg[0] != '\0');
+        aa_rconf_cleanup(&c);
+        cJSON_Delete(o);
+    }
+}
+
+/* ---- catalogue --------------------------------------------------------------- */
+
+#define CHK(idv, suitev, rolev)                                                                    \
+    {                                                                                              \
+        .id = idv, .suite = suitev, .title = "t", .role = rolev, .level = AA_LEVEL_MUST,           \
+        .spec = "PROFILE#3", .file = "f.c", .lineno = __LINE__                                     \
+    }
+
+static const struct aa_check c_a = CHK("s.a", "s", AA_ROLE_AGENT_SERVER);
+static const struct aa_check c_b = CHK("s.b", "s", AA_ROLE_RESOURCE);
+static const struct aa_check c_dup = CHK("s.a", "s", AA_ROLE_NONE);
+static const struct aa_check c_v = CHK("v.x", "v", AA_ROLE_NONE);
+static const struct aa_check c_other = CHK("t.x", "t", AA_ROLE_NONE);
+static const struct aa_check c_bad_id = CHK("S.Upper", "s", AA_ROLE_NONE);
+static void nobody(void)
+{
+}
+
+static const struct aa_conf_case case_s = {.cr_suite = "s",
+                                           .name = "one",
+                                           .checks = AA_CHECKS(&c_a, &c_b),
+                                           .body = nobody,
+                                           .file = "f.c",
+                                           .lineno = 1};
+static const struct aa_conf_case case_v = {.cr_suite = "v",
+                                           .name = "one",
+                                           .checks = AA_CHECKS(&c_v),
+                                           .body = nobody,
+                                           .file = "f.c",
+                                           .lineno = 2};
+static const struct aa_conf_case case_s_again = {.cr_suite = "s",
+                                                 .name = "two",
+                                                 .checks = AA_CHECKS(&c_a),
+                                                 .body = nobody,
+                                                 .file = "f.c",
+                                                 .lineno = 3};
+static const struct aa_conf_case case_mismatch = {.cr_suite = "s",
+                                                  .name = "three",
+                                                  .checks = AA_CHECKS(&c_other),
+                                                  .body = nobody,
+                                                  .file = "f.c",
+                                                  .lineno = 4};
+
+static int build(const struct aa_check *const *checks, size_t n,
+                 const struct aa_conf_case *const *cases, size_t nc, struct aa_buf *err,
+                 struct aa_cat *cat)
+{
+    aa_buf_init(err, 65536);
+    return aa_cat_build(cat, checks, n, cases, nc, NULL, 0, err);
+}
+
+Test(catalogue, a_valid_catalogue_is_sorted_and_needs_are_derived)
+{
+    const struct aa_check *checks[] = {&c_v, &c_b, &c_a};
+    const struct aa_conf_case *cases[] = {&case_v, &case_s};
+    struct aa_cat cat;
+    struct aa_buf err;
+
+    cr_assert_eq(build(checks, 3, cases, 2, &err, &cat), AA_OK, "%s", err.p ? err.p : "");
+    cr_assert_eq(cat.n, 3);
+    cr_assert_str_eq(cat.checks[0]->id, "s.a");
+    cr_assert_str_eq(cat.checks[2]->id, "v.x");
+    cr_assert_eq(cat.case_needs[aa_cat_case_index(&cat, &case_s)],
+                 AA_NEED(AA_ROLE_AGENT_SERVER) | AA_NEED(AA_ROLE_RESOURCE));
+    cr_assert_eq(cat.case_needs[aa_cat_case_index(&cat, &case_v)], 0u);
+    aa_cat_cleanup(&cat);
+    aa_buf_free(&err);
+}
+
+Test(catalogue, suite_bugs_are_reported_with_their_location)
+{
+    struct aa_cat cat;
+    struct aa_buf err;
+    {
+        const struct aa_check *checks[] = {&c_a, &c_b, &c_dup};
+        const struct aa_conf_case *cases[] = {&case_s};
+        cr_assert_eq(build(checks, 3, cases, 1, &err, &cat), AA_E_INVAL);
+        cr_assert(strstr(err.p, "duplicate check id \"s.a\"") != NULL, "%s", err.p);
+        cr_assert(strstr(err.p, "is not listed by any case") != NULL, "%s", err.p);
+        aa_cat_cleanup(&cat);
+        aa_buf_free(&err);
+    }
+    {
+        const struct aa_check *checks[] = {&c_a, &c_b};
+        const struct aa_conf_case *cases[] = {&case_s, &case_s_again};
+        cr_assert_eq(build(checks, 2, cases, 2, &err, &cat), AA_E_INVAL);
+        cr_assert(strstr(err.p, "listed by two cases") != NULL, "%s", err.p);
+        aa_cat_cleanup(&cat);
+        aa_buf_free(&err);
+    }
+    {
+        const struct aa_check *checks[] = {&c_a, &c_b, &c_other};
+        const struct aa_conf_case *cases[] = {&case_s, &case_mismatch};
+        cr_assert_eq(build(checks, 3, cases, 2, &err, &cat), AA_E_INVAL);
+        cr_assert(strstr(err.p, "has suite \"t\" but is recorded by case s/three") != NULL, "%s",
+                  err.p);
+        aa_cat_cleanup(&cat);
+        aa_buf_free(&err);
+    }
+    {
+        const struct aa_check *checks[] = {&c_bad_id};
+        cr_assert_eq(build(checks, 1, NULL, 0, &err, &cat), AA_E_INVAL);
+        cr_assert(strstr(err.p, "S.Upper") != NULL, "%s", err.p);
+        aa_cat_cleanup(&cat);
+        aa_buf_free(&err);
+    }
+}
+
+static const struct aa_check f2 = {
+    .id = "s.f", .suite = "s", .title = "t", .spec = "PROFILE#8", .test_no = 2, .file = "f.c"};
+static const struct aa_conf_case fc = {
+    .cr_suite = "s", .name = "f", .checks = AA_CHECKS(&f2), .body = nobody, .file = "f.c"};
+
+Test(catalogue, flows_are_checked_against_their_suite)
+{
+    static const struct aa_flow_test one[] = {{1, "T", "T", "d", "ok"}};
+    static const struct aa_flow_test wrong_no[] = {{2, "T", "T", "d", "ok"}};
+    const struct aa_conf_flow good = {.suite = "s", .banner = "B", .tests = one, .n_tests = 1};
+    const struct aa_conf_flow bad = {.suite = "s", .banner = "B", .tests = wrong_no, .n_tests = 1};
+    const struct aa_check *checks[] = {&f2};
+    const struct aa_conf_case *cases[] = {&fc};
+    const struct aa_conf_flow *flows[] = {&good};
+    const struct aa_conf_flow *flows_bad[] = {&bad};
+    struct aa_cat cat;
+    struct aa_buf err;
+
+    aa_buf_init(&err, 65536);
+    cr_assert_eq(aa_cat_build(&cat, checks, 1, cases, 1, flows, 1, &err), AA_E_INVAL);
+    cr_assert(strstr(err.p, "test_no 2 but flow s has 1 tests") != NULL, "%s", err.p);
+    aa_cat_cleanup(&cat);
+    aa_buf_free(&err);
+    aa_buf_init(&err, 65536);
+    cr_assert_eq(aa_cat_build(&cat, checks, 1, cases, 1, flows_bad, 1, &err), AA_E_INVAL);
+    cr_assert(strstr(err.p, "must have no = 1") != NULL, "%s", err.p);
+    aa_cat_cleanup(&cat);
+    aa_buf_free(&err);
+}
+
+Test(catalogue, selection_by_suite_filter_and_role_under_test)
+{
+    const struct aa_check *checks[] = {&c_a, &c_b, &c_v};
+    const struct aa_conf_case *cases[] = {&case_s, &case_v};
+    struct aa_cat cat;
+    struct aa_buf err;
+    struct aa_rconf conf;
+    struct aa_diag d;
+    const char *unknown;
+    bool sel[3];
+
+    cr_assert_eq(build(checks, 3, cases, 2, &err, &cat), AA_OK);
+    aa_rconf_init(&conf);
+    aa_diag_clear(&d);
+    /* no target: everything (self-test) */
+    cr_assert_eq(aa_cat_select(&cat, &conf, sel, &unknown), 3);
+    cr_assert_null(unknown);
+    /* --filter */
+    aa_rconf_set(&conf, "filter", "s.*", true, &d);
+    cr_assert_eq(aa_cat_select(&cat, &conf, sel, NULL), 2);
+    cr_assert(sel[0] && sel[1] && !sel[2]);
+    aa_strv_clear(&conf.filters);
+    /* --suite nosuch */
+    aa_rconf_set(&conf, "suite", "nosuch", true, &d);
+    cr_assert_eq(aa_cat_select(&cat, &conf, sel, &unknown), 0);
+    cr_assert_str_eq(unknown, "nosuch");
+    aa_strv_clear(&conf.suites);
+    /* a target: only its role; offline checks only when asked for */
+    aa_rconf_set(&conf, "target-agent-server", "http://127.0.0.1:1", true, &d);
+    cr_assert_eq(aa_rconf_validate(&conf, &d), AA_OK);
+    cr_assert_eq(aa_cat_select(&cat, &conf, sel, NULL), 1);
+    cr_assert(sel[0] && !sel[1] && !sel[2]);
+    aa_rconf_set(&conf, "suite", "v", true, &d);
+    aa_rconf_set(&conf, "suite", "s", true, &d);
+    cr_assert_eq(aa_cat_select(&cat, &conf, sel, NULL), 2);
+    cr_assert(sel[0] && !sel[1] && sel[2]);
+    aa_rconf_cleanup(&conf);
+    aa_cat_cleanup(&cat);
+    aa_buf_free(&err);
+}
+
+Test(collect, severity_order)
+{
+    static const enum aa_outcome order[] = {AA_OUT_SKIP,       AA_OUT_PASS, AA_OUT_INFO,
+                                            AA_OUT_PASS_QUIRK, AA_OUT_WARN, AA_OUT_ERROR,
+                                            AA_OUT_FAIL};
+    for (size_t i = 1; i < sizeof(order) / sizeof(order[0]); i++)
+        cr_assert_lt(aa_outcome_severity(order[i - 1]), aa_outcome_severity(order[i]));
+}
+
+Test(catalogue, kebab)
+{
+    char out[16];
+    aa_cat_kebab("neg_resource", out, sizeof(out));
+    cr_assert_str_eq(out, "neg-resource");
+    aa_cat_kebab("a_very_long_suite_name", out, 8);
+    cr_assert_str_eq(out, "a-very-");
+}
