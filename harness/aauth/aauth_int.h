@@ -9,7 +9,8 @@
 #include "aa_verifier.h"
 
 int aauth_vres(struct aa_aauth_result *r, const char *sect, int step, enum aa_perr perr,
-               int status, int code, const char *ref, const char *fmt, va_list ap);
+               int status, int code, const char *ref, const char *fmt, va_list ap)
+    AA_PRINTF(8, 0);
 int aauth_res(struct aa_aauth_result *r, const char *sect, int step, enum aa_perr perr,
               int status, int code, const char *ref, const char *fmt, ...) AA_PRINTF(8, 9);
 /* Copy a callee's diagnostic (ref + message, optional prefix) into |r|. */

@@ -80,7 +80,7 @@ void aa_diag_clear(struct aa_diag *d);
 int aa_fail(struct aa_diag *d, int code, const char *ref, const char *fmt, ...)
     AA_PRINTF(4, 5);
 int aa_vfail(struct aa_diag *d, int code, const char *ref, const char *fmt,
-             va_list ap);
+             va_list ap) AA_PRINTF(4, 0);
 
 /*
  * Prefix the existing message with "|fmt|: " (context added by a caller,
@@ -133,7 +133,7 @@ int aa_buf_add(struct aa_buf *b, const void *p, size_t n);
 int aa_buf_adds(struct aa_buf *b, const char *s);
 int aa_buf_addc(struct aa_buf *b, char c);
 int aa_buf_printf(struct aa_buf *b, const char *fmt, ...) AA_PRINTF(2, 3);
-int aa_buf_vprintf(struct aa_buf *b, const char *fmt, va_list ap);
+int aa_buf_vprintf(struct aa_buf *b, const char *fmt, va_list ap) AA_PRINTF(2, 0);
 /* Take ownership of the bytes (NUL-terminated; "" when empty); b is reset. */
 char *aa_buf_detach(struct aa_buf *b, size_t *len);
 

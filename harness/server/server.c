@@ -334,6 +334,8 @@ int aa_server_response_json(struct aa_server_response *r, int status, const char
 }
 
 static int response_error_v(struct aa_server_response *r, int status, const char *code,
+                            const char *fmt, va_list ap) AA_PRINTF(4, 0);
+static int response_error_v(struct aa_server_response *r, int status, const char *code,
                             const char *fmt, va_list ap)
 {
     struct aa_buf desc, js;

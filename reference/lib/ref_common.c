@@ -743,6 +743,8 @@ int ref_send_token(struct aa_server_response *r, const cJSON *body)
 }
 
 static int send_errorv(struct aa_server_response *r, int status, const char *code, unsigned flags,
+                       const char *fmt, va_list ap) AA_PRINTF(5, 0);
+static int send_errorv(struct aa_server_response *r, int status, const char *code, unsigned flags,
                        const char *fmt, va_list ap)
 {
     struct aa_buf m;

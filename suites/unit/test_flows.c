@@ -1228,7 +1228,7 @@ Test(flows, f6_test2_access_with_agent_token)
         aa_snprintf(base, sizeof(base),
                     "\"@method\": GET\n\"@authority\": %s\n\"@path\": /data-jwks\n"
                     "\"signature-key\": %s\n\"@signature-params\": %s",
-                    auth, want_sk, SIG_INPUT_GET + 5);
+                    auth, want_sk, &SIG_INPUT_GET[5]);
         assert_str(st->base, base);
     }
     /* 2. R validated the token through AG's metadata and JWKS -> 200 */

@@ -801,7 +801,7 @@ Test(httpsig_sign, encodings_and_diagnosis)
                                          AA_ALG_NONE, &dg, &d),
                      AA_OK);
         cr_assert(dg.found);
-        cr_assert_eq(dg.enc, e, "%s", dg.text);
+        cr_assert_eq((int)dg.enc, (int)e, "%s", dg.text);
         cr_assert_eq(dg.base_flags, 0u);
         aa_httpsig_signed_cleanup(&s);
     }

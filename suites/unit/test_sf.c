@@ -90,7 +90,7 @@ Test(sf, signature_input_example_roundtrips)
     /* the @signature-params value is the member alone */
     aa_buf_reset(&out);
     cr_assert_eq(aa_sf_serialize_inner_list(m, &out, &d), AA_OK);
-    cr_assert_str_eq(out.p, SIG_INPUT + 5);
+    cr_assert_str_eq(out.p, &SIG_INPUT[5]);
     aa_buf_free(&out);
     aa_sf_dict_free(&dct);
     cr_assert_eq(dct.n, 0);
