@@ -14,6 +14,15 @@
 #include "../sf/aa_sf.h"
 
 #define REF_CH "PROFILE#5"
+/* Longest algs entry kept (bytes after unescaping). Algorithm names are
+ * short tokens (PROFILE#2.10); the bound keeps the lenient lexer, which
+ * runs before any RFC 8941 limit applies, from copying a whole header. */
+#define ALG_MAX_LEN 256
+
+/* aa_strerror() reaches aa_aauth_strerror() through a weak reference, which
+ * does not pull aauth.c out of the archive; this strong one does, so a
+ * program linking only this file still names the codes it returns. */
+__attribute__((used)) static const char *(*const strerror_anchors[])(int) = {aa_aauth_strerror};
 
 static const struct aa_profile *prof(const struct aa_profile *p)
 {
@@ -76,17 +85,19 @@ static int lex_algs(const char *in, size_t len, size_t *pos, struct aa_challenge
         if (ch->n_algs >= AA_CHALLENGE_MAX_ALGS)
             return aa_fail(d, AA_E_LIMIT, REF_CH, "Agent-Auth algs: more than %d entries",
                            AA_CHALLENGE_MAX_ALGS);
-        aa_buf_init(&s, 256);
+        aa_buf_init(&s, ALG_MAX_LEN);
         for (i++;; i++) {
+            char c;
+
             if (i >= len) {
                 aa_buf_free(&s);
                 return aa_fail(d, AA_E_CHALLENGE_SYNTAX, REF_CH,
                                "Agent-Auth algs: sf-string not closed");
             }
-            if (in[i] == '\\' && i + 1 < len && (in[i + 1] == '"' || in[i + 1] == '\\')) {
-                aa_buf_addc(&s, in[++i]);
-            } else if (in[i] == '"') {
+            if (in[i] == '"')
                 break;
+            if (in[i] == '\\' && i + 1 < len && (in[i + 1] == '"' || in[i + 1] == '\\')) {
+                c = in[++i];
             } else if ((unsigned char)in[i] < 0x20 || (unsigned char)in[i] > 0x7e ||
                        in[i] == '\\') {
                 aa_buf_free(&s);
@@ -94,17 +105,25 @@ static int lex_algs(const char *in, size_t len, size_t *pos, struct aa_challenge
                                "Agent-Auth algs: invalid byte 0x%02x in sf-string",
                                (unsigned char)in[i]);
             } else {
-                aa_buf_addc(&s, in[i]);
+                c = in[i];
             }
+            /* checked before the append so the limit, not the buffer, reports it */
+            if (s.len >= ALG_MAX_LEN) {
+                aa_buf_free(&s);
+                return aa_fail(d, AA_E_LIMIT, REF_CH,
+                               "Agent-Auth algs: entry %zu is longer than %d bytes", ch->n_algs + 1,
+                               ALG_MAX_LEN);
+            }
+            if (aa_buf_addc(&s, c) != AA_OK)
+                return aa_fail(d, s.err, REF_CH, "Agent-Auth algs: entry %zu: %s", ch->n_algs + 1,
+                               aa_strerror(s.err));
         }
         i++;
-        if (s.err != 0)
-            return s.err;
-        ch->algs[ch->n_algs++] = aa_buf_detach(&s, NULL);
-        if (ch->algs[ch->n_algs - 1] == NULL) {
-            ch->n_algs--;
-            return AA_E_NOMEM;
-        }
+        ch->algs[ch->n_algs] = aa_buf_detach(&s, NULL);
+        if (ch->algs[ch->n_algs] == NULL)
+            return aa_fail(d, AA_E_NOMEM, REF_CH, "Agent-Auth algs: entry %zu: %s", ch->n_algs + 1,
+                           aa_strerror(AA_E_NOMEM));
+        ch->n_algs++;
         first = false;
     }
 }
@@ -158,7 +177,12 @@ static int strip_algs(const struct aa_profile *p, const char *in, size_t len,
             }
         }
     }
-    return out->err != 0 ? out->err : AA_OK;
+    /* The copy is never longer than the input (an Inner List of at least
+     * "()" becomes "?1"), so only an allocation failure ends up here. */
+    if (out->err != 0)
+        return aa_fail(d, out->err, REF_CH, "Agent-Auth: copying %zu bytes: %s", len,
+                       aa_strerror(out->err));
+    return AA_OK;
 }
 
 static int take_string(const struct aa_sf_bare *b, const char *name, char **dst,
@@ -170,7 +194,10 @@ static int take_string(const struct aa_sf_bare *b, const char *name, char **dst,
                        aa_sf_type_name(b->type));
     free(*dst);
     *dst = aa_strndup(b->s, b->len);
-    return *dst != NULL ? AA_OK : AA_E_NOMEM;
+    if (*dst == NULL)
+        return aa_fail(d, AA_E_NOMEM, REF_CH, "Agent-Auth httpsig: %s: %s", name,
+                       aa_strerror(AA_E_NOMEM));
+    return AA_OK;
 }
 
 int aa_challenge_parse(const struct aa_profile *p, const char *in, size_t len,
@@ -183,22 +210,29 @@ int aa_challenge_parse(const struct aa_profile *p, const char *in, size_t len,
     int rc;
 
     if (in == NULL || out == NULL)
-        return AA_E_INVAL;
+        return aa_fail(d, AA_E_INVAL, REF_CH, "aa_challenge_parse: NULL %s",
+                       in == NULL ? "input" : "output");
     p = prof(p);
     memset(out, 0, sizeof(*out));
     memset(&ch, 0, sizeof(ch));
     memset(&list, 0, sizeof(list));
     if (len > AA_CHALLENGE_MAX_LEN || len > p->limit.header_value)
         return aa_fail(d, AA_E_LIMIT, "PROFILE#9",
-                       "Agent-Auth: %zu bytes exceeds the %d-byte limit (RB-01)", len,
-                       AA_CHALLENGE_MAX_LEN);
+                       "Agent-Auth: %zu bytes exceeds the %zu-byte limit (RB-01)", len,
+                       p->limit.header_value < (size_t)AA_CHALLENGE_MAX_LEN
+                           ? p->limit.header_value
+                           : (size_t)AA_CHALLENGE_MAX_LEN);
     aa_buf_init(&text, AA_CHALLENGE_MAX_LEN + 64);
     rc = strip_algs(p, in, len, &text, &ch, d);
     if (rc != AA_OK)
         goto out;
     rc = aa_sf_parse_list(text.p != NULL ? text.p : "", text.len, &list, d);
-    if (rc == AA_E_NOMEM || rc == AA_E_LIMIT)
+    if (rc == AA_E_NOMEM || rc == AA_E_LIMIT) {
+        /* the sf parser cites its limits; make sure a fault carries one too */
+        if (d != NULL && (d->code != rc || d->ref == NULL || d->msg[0] == '\0'))
+            aa_fail(d, rc, "RFC8941#3.1", "Agent-Auth: %s", aa_strerror(rc));
         goto out;
+    }
     if (rc != AA_OK) {
         /* keep the RFC 8941 reason, but classify as a malformed challenge */
         if (d != NULL) {

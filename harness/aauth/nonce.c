@@ -19,6 +19,11 @@
 #include "../b64/aa_b64.h"
 #include "../jwk/aa_jwk.h"
 
+/* aa_strerror() reaches aa_aauth_strerror() through a weak reference, which
+ * does not pull aauth.c out of the archive; this strong one does, so a
+ * program linking only this file still names the codes it returns. */
+__attribute__((used)) static const char *(*const strerror_anchors[])(int) = {aa_aauth_strerror};
+
 int64_t aa_clock_now(const struct aa_clock *c)
 {
     if (c != NULL && c->now != NULL)

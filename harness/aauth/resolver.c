@@ -7,6 +7,12 @@
 
 #include "aauth_int.h"
 
+/* aa_strerror() reaches the tables through weak references, which do not
+ * pull jwks.c and errors.c out of their archives; these strong ones do,
+ * so a program linking only this file still names the codes it returns. */
+__attribute__((used)) static const char *(*const strerror_anchors[])(int) = {aa_jwk_strerror,
+                                                                             aa_http_strerror};
+
 /* ---- static table -------------------------------------------------------- */
 
 struct static_entry {

@@ -16,6 +16,11 @@
 
 #include "../b64/aa_b64.h"
 
+/* aa_strerror() reaches aa_aauth_strerror() through a weak reference, which
+ * does not pull aauth.c out of the archive; this strong one does, so a
+ * program linking only this file still names the codes it returns. */
+__attribute__((used)) static const char *(*const strerror_anchors[])(int) = {aa_aauth_strerror};
+
 #define REF_GRAMMAR "PROFILE#2.1"
 #define REF_SCHEMES "PROFILE#2.3"
 

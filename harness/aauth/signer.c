@@ -16,6 +16,11 @@
 #include "../sf/aa_sf.h"
 #include "aa_aauth.h"
 
+/* aa_strerror() reaches aa_aauth_strerror() through a weak reference, which
+ * does not pull aauth.c out of the archive; this strong one does, so a
+ * program linking only this file still names the codes it returns. */
+__attribute__((used)) static const char *(*const strerror_anchors[])(int) = {aa_aauth_strerror};
+
 #define MAX_COMPONENTS 64
 #define MAX_FIELDS 256
 #define REF_SIGNER "PROFILE#2.4"

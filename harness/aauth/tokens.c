@@ -13,6 +13,12 @@
 #include "../json/aa_json.h"
 #include "aauth_int.h"
 
+/* aa_strerror() reaches the tables through weak references, which do not
+ * pull aauth.c and jose.c out of their archives; these strong ones do,
+ * so a program linking only this file still names the codes it returns. */
+__attribute__((used)) static const char *(*const strerror_anchors[])(int) = {aa_aauth_strerror,
+                                                                             aa_jose_strerror};
+
 struct tctx {
     const struct aa_token_policy *pol;
     const struct aa_profile *p;

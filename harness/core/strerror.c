@@ -3,6 +3,13 @@
  * owns a range (see aa_core.h) and defines aa_<module>_strerror(). The
  * references are weak so core does not depend on the modules: a module
  * that is not linked into a program cannot produce its codes anyway.
+ *
+ * A weak reference does not pull an object file out of a static library,
+ * so a program that links only part of a module (say sigkey.c, not the
+ * aauth.c that holds the table) would get "unknown error". Hence the rule:
+ * every object file that can return a module's codes holds a strong
+ * reference to that module's aa_<module>_strerror (a `strerror_anchors`
+ * array marked used), which links the table wherever a code can arise.
  */
 #include "aa_core.h"
 

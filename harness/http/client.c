@@ -18,6 +18,11 @@
 
 #include <curl/curl.h>
 
+/* aa_strerror() reaches aa_http_strerror() through a weak reference, which
+ * does not pull errors.c out of the archive; this strong one does, so a
+ * program linking only this file still names the codes it returns. */
+__attribute__((used)) static const char *(*const strerror_anchors[])(int) = {aa_http_strerror};
+
 #define SENT_HEAD_MAX ((size_t)256 * 1024)
 
 /* ---- global init ------------------------------------------------------- */

@@ -17,6 +17,11 @@
 
 #include "../json/aa_json.h"
 
+/* aa_strerror() reaches aa_http_strerror() through a weak reference, which
+ * does not pull errors.c out of the archive; this strong one does, so a
+ * program linking only this file still names the codes it returns. */
+__attribute__((used)) static const char *(*const strerror_anchors[])(int) = {aa_http_strerror};
+
 struct ent {
     char *url;
     bool is_meta;

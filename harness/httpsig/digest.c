@@ -12,6 +12,11 @@
 
 #include "../b64/aa_b64.h"
 
+/* aa_strerror() reaches aa_httpsig_strerror() through a weak reference, which
+ * does not pull components.c out of the archive; this strong one does, so a
+ * program linking only this file still names the codes it returns. */
+__attribute__((used)) static const char *(*const strerror_anchors[])(int) = {aa_httpsig_strerror};
+
 static const struct {
     unsigned bit;
     const char *key;

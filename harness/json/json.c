@@ -10,7 +10,11 @@
  */
 #include "aa_json.h"
 
+#include <float.h>
+#include <inttypes.h>
+#include <locale.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -620,17 +624,265 @@ bool aa_json_int(const cJSON *obj, const char *name, int64_t *out)
     return true;
 }
 
+/* ---- printing --------------------------------------------------------------------- */
+
+/*
+ * aa_json_print walks the tree itself instead of calling
+ * cJSON_PrintUnformatted: cJSON 1.7.15 prints a number with 15 significant
+ * digits whenever those read back within a relative DBL_EPSILON, so
+ * 9007199254740991 (AA_JSON_INT_MAX) came back as 9007199254740990. The
+ * walker writes every other value exactly as cJSON's compact form does, and
+ * each number as the shortest text that reads back as the same double.
+ */
+
+/* 2^53: every integer of at most this magnitude is exactly a double. */
+#define EXACT_INT_LIMIT 9007199254740992.0
+
+/* printf %g writes the locale's decimal point; JSON needs '.'. */
+static void dot_decimal_point(char *s)
+{
+    const struct lconv *lc = localeconv();
+    char dp = lc != NULL && lc->decimal_point != NULL ? lc->decimal_point[0] : '.';
+
+    if (dp == '.' || dp == '\0')
+        return;
+    for (; *s != '\0'; s++)
+        if (*s == dp)
+            *s = '.';
+}
+
+/* "%.<prec>g" of |x| into |buf|; true when it reads back as |x| exactly. */
+static bool g_exact(char *buf, size_t cap, int prec, double x)
+{
+    int n = snprintf(buf, cap, "%.*g", prec, x);
+    return n > 0 && (size_t)n < cap && strtod(buf, NULL) == x;
+}
+
+/*
+ * The digits |dig| (|n| of them, the first non-zero) times 10^|exp10|
+ * relative to the first digit, laid out as printf's %.<prec>g would lay
+ * them out: exponent form when exp10 < -4 or exp10 >= prec, trailing zeros
+ * of the fraction dropped.
+ */
+static void g_layout(char *buf, size_t cap, bool neg, const char *dig, int n, int exp10, int prec)
+{
+    size_t k = 0;
+
+    while (n > 1 && dig[n - 1] == '0')
+        n--;
+#define PUT(c)                                                                                     \
+    do {                                                                                           \
+        if (k + 1 < cap)                                                                           \
+            buf[k++] = (c);                                                                        \
+    } while (0)
+    if (neg)
+        PUT('-');
+    if (exp10 < -4 || exp10 >= prec) {
+        PUT(dig[0]);
+        if (n > 1)
+            PUT('.');
+        for (int i = 1; i < n; i++)
+            PUT(dig[i]);
+        buf[k] = '\0';
+        snprintf(buf + k, cap - k, "e%c%02d", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
+        return;
+    }
+    if (exp10 >= 0) {
+        for (int i = 0; i <= exp10; i++)
+            PUT(i < n ? dig[i] : '0');
+        if (n > exp10 + 1)
+            PUT('.');
+        for (int i = exp10 + 1; i < n; i++)
+            PUT(dig[i]);
+    } else {
+        PUT('0');
+        PUT('.');
+        for (int i = 0; i < -exp10 - 1; i++)
+            PUT('0');
+        for (int i = 0; i < n; i++)
+            PUT(dig[i]);
+    }
+#undef PUT
+    buf[k] = '\0';
+}
+
+/*
+ * The digits of the shortest decimal that reads back as |x| (finite, not
+ * zero): for p = |from|..17 significant digits, the correctly rounded p
+ * digits, then their neighbours. A neighbour can win next to a power of
+ * two, where the doubles below are twice as dense as above (2^-44 reads
+ * back from 5.684341886080802e-14, not from the nearer ...801e-14).
+ * |dig| gets the |*n| digits, |*exp10| the power of ten of the first.
+ */
+static bool shortest_digits(double x, int from, char dig[24], int *n, int *exp10)
+{
+    double ax = fabs(x);
+    uint64_t lo = 1; /* 10^(p - 1): the smallest p-digit mantissa */
+
+    for (int p = 1; p < from; p++)
+        lo *= 10;
+    for (int p = from; p <= 17; p++, lo *= 10) {
+        char e[48], cand[48];
+        const char *at;
+        char *end;
+        int k = 0;
+        long ex;
+        uint64_t m;
+
+        if (snprintf(e, sizeof(e), "%.*e", p - 1, ax) <= 0 || (at = strchr(e, 'e')) == NULL)
+            return false;
+        for (const char *q = e; q < at && k < p; q++)
+            if (*q >= '0' && *q <= '9')
+                dig[k++] = *q;
+        ex = strtol(at + 1, &end, 10);
+        if (k != p || *end != '\0' || ex < -400 || ex > 400)
+            return false;
+        dig[k] = '\0';
+        m = strtoull(dig, NULL, 10);
+        for (int delta = 0; delta <= 2; delta++) {
+            uint64_t c = delta == 0 ? m : delta == 1 ? m + 1 : m - 1;
+            /* a carry or borrow changes the digit count: p - 1 digits were tried */
+            if (c < lo || c >= lo * 10)
+                continue;
+            snprintf(cand, sizeof(cand), "%" PRIu64 "e%ld", c, ex - (p - 1));
+            if (strtod(cand, NULL) != ax)
+                continue;
+            snprintf(dig, 24, "%" PRIu64, c);
+            *n = p;
+            *exp10 = (int)ex;
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * The shortest decimal that reads back as |x|. Integers up to 2^53 are
+ * written in full (no exponent). Otherwise %.15g when it is exact, which
+ * is cJSON's own first choice, so such numbers keep their bytes; for a
+ * normal double (DBL_DIG = 15) that is already the shortest when it reads
+ * back. Else 16 or 17 digits (17 always read back, IEEE 754), laid out the
+ * way %.16g / %.17g would; subnormals, which carry fewer digits, search
+ * from one digit. -0 keeps its sign (cJSON wrote 0). NaN and infinities
+ * have no JSON form: null, as cJSON.
+ */
+static int add_number(struct aa_buf *out, double x)
+{
+    char buf[64], dig[24];
+    int n = 0, exp10 = 0, prec;
+    bool normal = fabs(x) >= DBL_MIN;
+
+    if (!isfinite(x))
+        return aa_buf_adds(out, "null");
+    if (x == 0)
+        return aa_buf_adds(out, signbit(x) ? "-0" : "0");
+    if (fabs(x) <= EXACT_INT_LIMIT && (double)(int64_t)x == x)
+        return aa_buf_printf(out, "%" PRId64, (int64_t)x);
+    if (normal && g_exact(buf, sizeof(buf), 15, x)) {
+        dot_decimal_point(buf);
+        return aa_buf_adds(out, buf);
+    }
+    if (!shortest_digits(x, normal ? 16 : 1, dig, &n, &exp10))
+        return AA_E_INTERNAL;
+    /* %.15g's layout up to 15 digits, as cJSON and the branch above */
+    prec = n > 15 ? n : 15;
+    g_layout(buf, sizeof(buf), signbit(x), dig, n, exp10, prec);
+    return aa_buf_adds(out, buf);
+}
+
+/* A value without children, as cJSON prints it. */
+static int add_leaf(struct aa_buf *out, const cJSON *v)
+{
+    switch (v->type & 0xff) {
+    case cJSON_NULL:
+        return aa_buf_adds(out, "null");
+    case cJSON_False:
+        return aa_buf_adds(out, "false");
+    case cJSON_True:
+        return aa_buf_adds(out, "true");
+    case cJSON_Number:
+        return add_number(out, v->valuedouble);
+    case cJSON_String: {
+        const char *s = v->valuestring != NULL ? v->valuestring : "";
+        return aa_json_quote(out, s, strlen(s));
+    }
+    case cJSON_Raw:
+        return v->valuestring != NULL ? aa_buf_adds(out, v->valuestring) : AA_E_INVAL;
+    case cJSON_Array:
+        return aa_buf_adds(out, "[]");
+    case cJSON_Object:
+        return aa_buf_adds(out, "{}");
+    default:
+        return AA_E_INVAL; /* cJSON_Invalid: cJSON refuses to print it too */
+    }
+}
+
+static int add_name(struct aa_buf *out, const cJSON *member)
+{
+    const char *s = member->string != NULL ? member->string : "";
+    aa_json_quote(out, s, strlen(s));
+    return aa_buf_addc(out, ':');
+}
+
+/*
+ * Iterative walk: the containers being printed are on a heap stack, so a
+ * deep tree costs memory, not C stack.
+ */
 int aa_json_print(const cJSON *v, struct aa_buf *out)
 {
-    char *s;
-    int rc;
+    const cJSON **stack = NULL;
+    size_t depth = 0, cap = 0, start;
+    const cJSON *cur = v;
+    int rc = AA_OK;
+
     if (v == NULL || out == NULL)
         return AA_E_INVAL;
-    s = cJSON_PrintUnformatted(v);
-    if (s == NULL)
-        return AA_E_NOMEM;
-    rc = aa_buf_adds(out, s);
-    cJSON_free(s);
+    if (out->err != 0)
+        return out->err;
+    start = out->len;
+    while (out->err == 0) {
+        int t = cur->type & 0xff;
+
+        if ((t == cJSON_Array || t == cJSON_Object) && cur->child != NULL) {
+            if (depth == cap) {
+                size_t ncap = cap ? cap * 2 : 16;
+                const cJSON **ns = realloc(stack, ncap * sizeof(*ns));
+                if (ns == NULL) {
+                    rc = AA_E_NOMEM;
+                    break;
+                }
+                stack = ns;
+                cap = ncap;
+            }
+            stack[depth++] = cur;
+            aa_buf_addc(out, t == cJSON_Array ? '[' : '{');
+            cur = cur->child;
+            if (t == cJSON_Object)
+                add_name(out, cur);
+            continue;
+        }
+        if ((rc = add_leaf(out, cur)) != AA_OK)
+            break;
+        while (depth > 0 && cur->next == NULL) {
+            cur = stack[--depth];
+            aa_buf_addc(out, (cur->type & 0xff) == cJSON_Array ? ']' : '}');
+        }
+        if (depth == 0)
+            break;
+        cur = cur->next;
+        aa_buf_addc(out, ',');
+        if ((stack[depth - 1]->type & 0xff) == cJSON_Object)
+            add_name(out, cur);
+    }
+    free(stack);
+    if (rc == AA_OK)
+        rc = out->err;
+    /* All or nothing, as before: a tree that cannot be printed adds no bytes
+     * (a failed aa_buf is already empty and stays failed). */
+    if (rc != AA_OK && out->err == 0 && out->p != NULL) {
+        out->len = start;
+        out->p[start] = '\0';
+    }
     return rc;
 }
 

@@ -23,6 +23,11 @@
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
 
+/* aa_strerror() reaches aa_jwk_strerror() through a weak reference, which
+ * does not pull jwks.c out of the archive; this strong one does, so a
+ * program linking only this file still names the codes it returns. */
+__attribute__((used)) static const char *(*const strerror_anchors[])(int) = {aa_jwk_strerror};
+
 struct alg_info {
     enum aa_alg alg;
     const char *jose;

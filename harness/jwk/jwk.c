@@ -28,6 +28,11 @@
 #include "../b64/aa_b64.h"
 #include "../json/aa_json.h"
 
+/* aa_strerror() reaches aa_jwk_strerror() through a weak reference, which
+ * does not pull jwks.c out of the archive; this strong one does, so a
+ * program linking only this file still names the codes it returns. */
+__attribute__((used)) static const char *(*const strerror_anchors[])(int) = {aa_jwk_strerror};
+
 #define RSA_MAX_BYTES (AA_JWK_RSA_MAX_BITS / 8)
 
 static const char *const private_members[] = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"};
@@ -253,6 +258,16 @@ static bool key_check(EVP_PKEY *p, bool pairwise)
     bool ok = false;
     if (ctx != NULL)
         ok = (pairwise ? EVP_PKEY_pairwise_check(ctx) : EVP_PKEY_public_check(ctx)) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    return ok;
+}
+
+/* EVP_PKEY_private_check: the private scalar alone is in range. */
+static bool key_private_check(EVP_PKEY *p)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, p, NULL);
+    bool ok = ctx != NULL && EVP_PKEY_private_check(ctx) == 1;
     EVP_PKEY_CTX_free(ctx);
     ERR_clear_error();
     return ok;
@@ -814,6 +829,71 @@ int aa_jwk_from_ed25519_seed(const uint8_t seed[32], const char *kid, struct aa_
     return rc;
 }
 
+/*
+ * What rsa_from_jwk checks beyond OpenSSL's own validation, for an RSA key
+ * read from PEM: two primes only (a JWK would need "oth"), and e odd,
+ * greater than 1, less than n and at most 64 octets (get_uint's bound).
+ */
+static int pem_rsa_check(EVP_PKEY *p, struct aa_diag *d)
+{
+    BIGNUM *n = NULL, *e = NULL, *f3 = NULL;
+    int rc = AA_OK;
+
+    if (EVP_PKEY_get_bn_param(p, OSSL_PKEY_PARAM_RSA_FACTOR3, &f3) == 1) {
+        rc = aa_fail(d, AA_E_JWK_MEMBER, "RFC7518#6.3.2.7",
+                     "PEM RSA key has more than two primes: multi-prime keys (\"oth\") are not "
+                     "supported");
+    } else if (EVP_PKEY_get_bn_param(p, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
+               EVP_PKEY_get_bn_param(p, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
+        rc = aa_fail(d, AA_E_JWK_INVALID, "RFC8017#3.1", "PEM RSA key without modulus or exponent");
+    } else if (BN_num_bytes(e) > 64) {
+        rc = aa_fail(d, AA_E_JWK_LENGTH, "RFC7518#6.3.1.2",
+                     "PEM RSA public exponent e of %d octets exceeds 64", BN_num_bytes(e));
+    } else if (!BN_is_odd(e) || BN_is_one(e) || BN_cmp(e, n) >= 0) {
+        rc = aa_fail(d, AA_E_JWK_INVALID, "RFC8017#3.1",
+                     "PEM RSA public exponent e must be odd, greater than 1 and less than n");
+    }
+    BN_free(f3);
+    BN_free(e);
+    BN_free(n);
+    ERR_clear_error();
+    return rc;
+}
+
+/*
+ * A PEM key gets the checks a JWK gets: OpenSSL decodes PKCS#8 and SPKI
+ * without asking whether the numbers fit together, so an RSA key whose n
+ * is not p*q would otherwise be accepted here and refused as a JWK. Runs
+ * after adopt_pkey (type, curve and modulus size are already checked).
+ */
+static int pem_key_check(EVP_PKEY *p, bool priv, struct aa_diag *d)
+{
+    int id = EVP_PKEY_get_base_id(p);
+    const char *what = id == EVP_PKEY_RSA ? "RSA" : id == EVP_PKEY_EC ? "EC P-256" : "Ed25519";
+    const char *ref_pub = id == EVP_PKEY_RSA  ? "RFC8017#3.1"
+                          : id == EVP_PKEY_EC ? "RFC5480#2.2"
+                                              : "RFC8410#4";
+    const char *ref_priv = id == EVP_PKEY_RSA  ? "RFC8017#3.2"
+                           : id == EVP_PKEY_EC ? "RFC5915#3"
+                                               : "RFC8410#7";
+    int rc;
+
+    if (id == EVP_PKEY_RSA && (rc = pem_rsa_check(p, d)) != AA_OK)
+        return rc;
+    if (!key_check(p, false))
+        return aa_fail(d, AA_E_JWK_INVALID, ref_pub, "PEM %s public key fails validation%s", what,
+                       id == EVP_PKEY_EC ? " (point not on the curve)" : "");
+    if (!priv)
+        return AA_OK;
+    if (!key_private_check(p))
+        return aa_fail(d, AA_E_JWK_INVALID, ref_priv, "PEM %s private key is out of range", what);
+    if (!key_check(p, true))
+        return aa_fail(d, AA_E_JWK_INVALID, ref_priv,
+                       "PEM %s private key is inconsistent with its public key%s", what,
+                       id == EVP_PKEY_RSA ? " (n, e, d, p, q and the CRT values must agree)" : "");
+    return AA_OK;
+}
+
 /* Never prompt for a passphrase: encrypted PEM is refused. */
 static int no_passphrase(char *buf, int size, int rwflag, void *u)
 {
@@ -854,8 +934,12 @@ int aa_jwk_from_pem(const char *pem, size_t len, const char *kid, struct aa_jwk 
     if (p == NULL)
         return aa_fail(d, AA_E_PEM, "RFC7468#10",
                        "no unencrypted PKCS#8 private key or SPKI public key in the PEM text");
-    if ((rc = adopt_pkey(p, kid, out, d)) != AA_OK)
+    if ((rc = adopt_pkey(p, kid, out, d)) != AA_OK) {
         EVP_PKEY_free(p);
+        return rc;
+    }
+    if ((rc = pem_key_check(p, out->is_private, d)) != AA_OK)
+        aa_jwk_cleanup(out); /* frees p */
     return rc;
 }
 

@@ -14,6 +14,11 @@
 
 #include "../json/aa_json.h"
 
+/* aa_strerror() reaches aa_json_strerror() through a weak reference, which
+ * does not pull json.c out of the archive; this strong one does, so a
+ * program linking only this file still names the codes it returns. */
+__attribute__((used)) static const char *(*const strerror_anchors[])(int) = {aa_json_strerror};
+
 int aa_jwks_from_cjson(const cJSON *obj, struct aa_jwks *out, struct aa_diag *d)
 {
     const cJSON *keys, *it;

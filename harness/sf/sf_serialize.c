@@ -14,6 +14,11 @@
 #include "b64/aa_b64.h"
 #include "sf_internal.h"
 
+/* aa_strerror() reaches aa_sf_strerror() through a weak reference, which
+ * does not pull sf_tree.c out of the archive; this strong one does, so a
+ * program linking only this file still names the codes it returns. */
+__attribute__((used)) static const char *(*const strerror_anchors[])(int) = {aa_sf_strerror};
+
 #define SER_ERR(d, ref, ...) aa_fail((d), AA_E_SF_SERIALIZE, (ref), __VA_ARGS__)
 
 int aa_sf_key_check(const char *key, size_t len, struct aa_diag *d)

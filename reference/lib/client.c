@@ -18,6 +18,11 @@
 
 #include "client_int.h"
 
+/* aa_strerror() reaches aa_http_strerror() through a weak reference, which
+ * does not pull errors.c out of the archive; this strong one does, so a
+ * program linking only this file still names the codes it returns. */
+__attribute__((used)) static const char *(*const strerror_anchors[])(int) = {aa_http_strerror};
+
 /* ---- errors -------------------------------------------------------------------- */
 
 const char *aa_client_strerror(int code)

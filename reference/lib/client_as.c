@@ -17,6 +17,12 @@
 #include "b64/aa_b64.h"
 #include "client_int.h"
 
+/* aa_strerror() reaches the tables through weak references, which do not
+ * pull client.c and errors.c out of their archives; these strong ones do,
+ * so a program linking only this file still names the codes it returns. */
+__attribute__((used)) static const char *(*const strerror_anchors[])(int) = {aa_client_strerror,
+                                                                             aa_http_strerror};
+
 #define PATH_DELEGATE_TOKEN "/delegate/token" /* PROFILE#6.1 */
 
 /* ---- grants ------------------------------------------------------------------------ */

@@ -16,6 +16,11 @@
 
 #include "client_int.h"
 
+/* aa_strerror() reaches aa_client_strerror() through a weak reference, which
+ * does not pull client.c out of the archive; this strong one does, so a
+ * program linking only this file still names the codes it returns. */
+__attribute__((used)) static const char *(*const strerror_anchors[])(int) = {aa_client_strerror};
+
 #define MAX_AUTHORIZE 2 /* auth-token challenges answered per fetch */
 
 /* The concrete credential behind AUTO / IDENTITY. */

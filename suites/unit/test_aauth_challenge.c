@@ -143,3 +143,143 @@ Test(aauth_challenge, limits)
     cr_assert_eq(aa_challenge_parse(NULL, b.p, b.len, &ch, NULL), AA_E_LIMIT);
     aa_buf_free(&b);
 }
+
+/* A diagnostic that says what failed: the code returned, a citation and a
+ * message that names |what|. */
+static void expect_diag(const char *name, int rc, int want, const struct aa_diag *d,
+                        const char *what)
+{
+    cr_assert_eq(rc, want, "%s: rc %d, want %d (%s)", name, rc, want, d->msg);
+    cr_assert_eq(d->code, rc, "%s: diag code %d for rc %d (%s)", name, d->code, rc, d->msg);
+    cr_assert(d->ref != NULL && d->ref[0] != '\0', "%s: no citation (%s)", name, d->msg);
+    cr_assert(strstr(d->msg, what) != NULL, "%s: message \"%s\" does not name %s", name, d->msg,
+              what);
+}
+
+/* "httpsig; algs=(<prefix>"<n bytes of 'a'><suffix>")" */
+static void algs_with_entry(struct aa_buf *b, size_t n, const char *tail)
+{
+    aa_buf_reset(b);
+    aa_buf_adds(b, "httpsig; algs=(\"ed25519\" \"");
+    for (size_t i = 0; i < n; i++)
+        aa_buf_addc(b, 'a');
+    aa_buf_adds(b, tail);
+    aa_buf_adds(b, "\")");
+    cr_assert_eq(b->err, 0);
+}
+
+/* Fuzz finding challenge-algs-limit-diag: an algs entry over the lexer's
+ * bound returned AA_E_LIMIT with an empty diagnostic. */
+Test(aauth_challenge, algs_entry_limit_cites)
+{
+    struct aa_challenge ch;
+    struct aa_diag d;
+    struct aa_buf b;
+    char path[1024];
+    char *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    aa_buf_init(&b, 65536);
+    /* 256 bytes is the longest entry kept ... */
+    algs_with_entry(&b, 256, "");
+    aa_diag_clear(&d);
+    rc = aa_challenge_parse(NULL, b.p, b.len, &ch, &d);
+    cr_assert_eq(rc, AA_OK, "%s", d.msg);
+    cr_assert_eq(ch.n_algs, 2);
+    cr_assert_eq(strlen(ch.algs[1]), 256);
+    aa_challenge_cleanup(&ch);
+    /* ... counted after unescaping: 255 bytes and one \\ escape */
+    algs_with_entry(&b, 255, "\\\\");
+    rc = aa_challenge_parse(NULL, b.p, b.len, &ch, &d);
+    cr_assert_eq(rc, AA_OK, "%s", d.msg);
+    cr_assert_eq(strlen(ch.algs[1]), 256);
+    cr_assert_eq(ch.algs[1][255], '\\');
+    aa_challenge_cleanup(&ch);
+
+    /* one byte more is a limit finding that names the parameter and the bound */
+    algs_with_entry(&b, 257, "");
+    aa_diag_clear(&d);
+    rc = aa_challenge_parse(NULL, b.p, b.len, &ch, &d);
+    expect_diag("257-byte alg", rc, AA_E_LIMIT, &d, "algs");
+    cr_assert_str_eq(d.ref, "PROFILE#5");
+    cr_assert(strstr(d.msg, "256") != NULL, "%s", d.msg);
+    cr_assert(strstr(d.msg, "entry 2") != NULL, "%s", d.msg);
+    cr_assert_eq(ch.n_algs, 0);
+    cr_assert_null(ch.algs[0]);
+    algs_with_entry(&b, 256, "\\\"");
+    aa_diag_clear(&d);
+    rc = aa_challenge_parse(NULL, b.p, b.len, &ch, &d);
+    expect_diag("256 bytes and an escape", rc, AA_E_LIMIT, &d, "algs");
+    aa_buf_free(&b);
+
+    /* the minimized fuzz input itself */
+    cr_assert_eq(aa_snprintf(path, sizeof(path), "%s/regress/fuzz_challenge/%s", AA_VECTORS_DIR,
+                             "algs-string-over-256-bytes-no-diag"),
+                 AA_OK);
+    cr_assert_eq(aa_read_file(path, 65536, &text, &len), AA_OK, "cannot read %s", path);
+    aa_diag_clear(&d);
+    rc = aa_challenge_parse(NULL, text, len, &ch, &d);
+    expect_diag(path, rc, AA_E_LIMIT, &d, "algs");
+    cr_assert_str_eq(d.ref, "PROFILE#5");
+    free(text);
+}
+
+/* Every way aa_challenge_parse fails fills the diagnostic. */
+Test(aauth_challenge, every_failure_cites)
+{
+    static const struct {
+        const char *in;
+        int rc;
+        const char *what;
+    } cases[] = {
+        {"httpsig; algs=(\"a\"", AA_E_CHALLENGE_SYNTAX, "algs"},
+        {"httpsig; algs=(\"a\"\"b\")", AA_E_CHALLENGE_SYNTAX, "algs"},
+        {"httpsig; algs=(ed25519)", AA_E_CHALLENGE_SYNTAX, "algs"},
+        {"httpsig; algs=(\"a", AA_E_CHALLENGE_SYNTAX, "algs"},
+        {"httpsig; algs=(\"a\x01\")", AA_E_CHALLENGE_SYNTAX, "algs"},
+        {"httpsig;;", AA_E_CHALLENGE_SYNTAX, "Agent-Auth"},
+        {"bearer", AA_E_CHALLENGE_NONE, "httpsig"},
+        {"httpsig; identity=1", AA_E_CHALLENGE_PARAM, "identity"},
+        {"httpsig; auth_server=?1", AA_E_CHALLENGE_PARAM, "auth_server"},
+    };
+    struct aa_challenge ch;
+    struct aa_diag d;
+    struct aa_buf b;
+    char *big;
+    int rc;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        aa_diag_clear(&d);
+        rc = aa_challenge_parse(NULL, cases[i].in, strlen(cases[i].in), &ch, &d);
+        expect_diag(cases[i].in, rc, cases[i].rc, &d, cases[i].what);
+    }
+
+    aa_buf_init(&b, 65536);
+    aa_buf_adds(&b, "httpsig; algs=(");
+    for (int i = 0; i <= AA_CHALLENGE_MAX_ALGS; i++)
+        aa_buf_adds(&b, i ? " \"a\"" : "\"a\"");
+    aa_buf_adds(&b, ")");
+    aa_diag_clear(&d);
+    rc = aa_challenge_parse(NULL, b.p, b.len, &ch, &d);
+    expect_diag("17 algs", rc, AA_E_LIMIT, &d, "algs");
+    cr_assert(strstr(d.msg, "16") != NULL, "%s", d.msg);
+    aa_buf_free(&b);
+
+    big = malloc(AA_CHALLENGE_MAX_LEN + 1);
+    cr_assert_not_null(big);
+    memset(big, ' ', AA_CHALLENGE_MAX_LEN + 1);
+    memcpy(big, "httpsig", 7);
+    aa_diag_clear(&d);
+    rc = aa_challenge_parse(NULL, big, AA_CHALLENGE_MAX_LEN + 1, &ch, &d);
+    expect_diag("oversized", rc, AA_E_LIMIT, &d, "Agent-Auth");
+    cr_assert(strstr(d.msg, "16384") != NULL, "%s", d.msg);
+    free(big);
+
+    aa_diag_clear(&d);
+    rc = aa_challenge_parse(NULL, NULL, 0, &ch, &d);
+    expect_diag("NULL input", rc, AA_E_INVAL, &d, "NULL");
+    aa_diag_clear(&d);
+    rc = aa_challenge_parse(NULL, "httpsig", 7, NULL, &d);
+    expect_diag("NULL output", rc, AA_E_INVAL, &d, "NULL");
+}

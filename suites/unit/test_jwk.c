@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
@@ -598,6 +600,244 @@ Test(jwk, pem_refusals)
     cr_assert_null(k.pkey);
     free(s);
     EVP_PKEY_free(p);
+}
+
+/* ---- PEM gets the JWK checks (fuzz finding jwk-pem-consistency) --------------------- */
+
+/* A key straight from numbers: EVP_PKEY_fromdata does not validate, which
+ * is how a hostile PEM's numbers reach OpenSSL too. */
+static EVP_PKEY *pkey_from_params(const char *type, int sel, OSSL_PARAM_BLD *bld)
+{
+    OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+    EVP_PKEY *p = NULL;
+
+    cr_assert(params != NULL && ctx != NULL);
+    cr_assert_eq(EVP_PKEY_fromdata_init(ctx), 1);
+    cr_assert_eq(EVP_PKEY_fromdata(ctx, &p, sel, params), 1);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    return p;
+}
+
+static BIGNUM *bn_of(EVP_PKEY *p, const char *name)
+{
+    BIGNUM *bn = NULL;
+    cr_assert_eq(EVP_PKEY_get_bn_param(p, name, &bn), 1, "%s", name);
+    return bn;
+}
+
+/* The same RSA numbers written as a JWK (RFC 7518 §6.3), for aa_jwk_parse. */
+static char *rsa_jwk_of(EVP_PKEY *p, bool priv)
+{
+    static const struct {
+        const char *member, *param;
+    } m[] = {{"n", OSSL_PKEY_PARAM_RSA_N},          {"e", OSSL_PKEY_PARAM_RSA_E},
+             {"d", OSSL_PKEY_PARAM_RSA_D},          {"p", OSSL_PKEY_PARAM_RSA_FACTOR1},
+             {"q", OSSL_PKEY_PARAM_RSA_FACTOR2},    {"dp", OSSL_PKEY_PARAM_RSA_EXPONENT1},
+             {"dq", OSSL_PKEY_PARAM_RSA_EXPONENT2}, {"qi", OSSL_PKEY_PARAM_RSA_COEFFICIENT1}};
+    struct aa_buf b;
+
+    aa_buf_init(&b, 0);
+    aa_buf_adds(&b, "{\"kty\":\"RSA\"");
+    for (size_t i = 0; i < (priv ? 8u : 2u); i++) {
+        BIGNUM *bn = bn_of(p, m[i].param);
+        uint8_t raw[1100];
+        int n = BN_bn2bin(bn, raw);
+        cr_assert(n > 0 && n <= (int)sizeof(raw));
+        aa_buf_printf(&b, ",\"%s\":\"", m[i].member);
+        cr_assert_eq(aa_b64_encode_buf(raw, (size_t)n, AA_B64_URL, false, &b), AA_OK);
+        aa_buf_addc(&b, '"');
+        BN_clear_free(bn);
+    }
+    aa_buf_addc(&b, '}');
+    cr_assert_eq(b.err, 0);
+    return aa_buf_detach(&b, NULL);
+}
+
+/* aa_jwk_from_pem on |pem| fails with |want|, cites |ref| and leaves no key. */
+static void pem_refused(const char *what, const char *pem, int want, const char *ref,
+                        const char *in_msg)
+{
+    struct aa_jwk k;
+    struct aa_diag d;
+    int rc;
+
+    aa_diag_clear(&d);
+    rc = aa_jwk_from_pem(pem, strlen(pem), "kid", &k, &d);
+    cr_assert_eq(rc, want, "%s: rc %d (%s)", what, rc, d.msg);
+    cr_assert_eq(d.code, want, "%s", what);
+    cr_assert_str_eq(d.ref, ref, "%s: %s", what, d.msg);
+    cr_assert(strstr(d.msg, in_msg) != NULL, "%s: \"%s\" lacks \"%s\"", what, d.msg, in_msg);
+    cr_assert_null(k.pkey, "%s", what);
+}
+
+/* The minimized fuzz input: an RSA private key whose q is not prime
+ * (n != p*q). As a JWK it was refused; as PEM it was accepted. */
+Test(jwk, pem_rsa_with_composite_q_refused_like_jwk)
+{
+    char path[1024], *pem = NULL, *jwk;
+    size_t len = 0;
+    BIO *bio;
+    EVP_PKEY *p;
+    struct aa_jwk k;
+    struct aa_diag d;
+
+    cr_assert_eq(aa_snprintf(path, sizeof(path),
+                             "%s/regress/fuzz_jwk/pem-rsa-private-q-not-prime.pem", AA_VECTORS_DIR),
+                 AA_OK);
+    cr_assert_eq(aa_read_file(path, 65536, &pem, &len), AA_OK, "cannot read %s", path);
+    pem_refused("q not prime", pem, AA_E_JWK_INVALID, "RFC8017#3.2", "inconsistent");
+
+    /* the JWK path, given the same numbers, says the same */
+    bio = BIO_new_mem_buf(pem, (int)len);
+    p = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    cr_assert_not_null(p, "OpenSSL decodes the vector");
+    jwk = rsa_jwk_of(p, true);
+    aa_diag_clear(&d);
+    cr_assert_eq(aa_jwk_parse(jwk, strlen(jwk), 0, &k, &d), AA_E_JWK_INVALID, "%s", d.msg);
+    /* its public half alone is a fine key, from either side */
+    free(jwk);
+    jwk = rsa_jwk_of(p, false);
+    cr_assert_eq(aa_jwk_parse(jwk, strlen(jwk), 0, &k, &d), AA_OK, "%s", d.msg);
+    aa_jwk_cleanup(&k);
+    free(jwk);
+    jwk = pem_of(p, false, NULL);
+    cr_assert_eq(aa_jwk_from_pem(jwk, strlen(jwk), NULL, &k, &d), AA_OK, "%s", d.msg);
+    cr_assert_not(k.is_private);
+    aa_jwk_cleanup(&k);
+    free(jwk);
+    EVP_PKEY_free(p);
+    free(pem);
+}
+
+Test(jwk, pem_private_parts_must_match_public)
+{
+    EVP_PKEY *a = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    EVP_PKEY *b = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    OSSL_PARAM_BLD *bld;
+    EVP_PKEY *mixed;
+    BIGNUM *bn[8];
+    static const char *const names[8] = {
+        OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,
+        OSSL_PKEY_PARAM_RSA_D,         OSSL_PKEY_PARAM_RSA_FACTOR1,
+        OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
+        OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
+    uint8_t pub[65];
+    size_t pl = 0;
+    char *s;
+
+    /* RSA: A's numbers with B's p */
+    cr_assert(a != NULL && b != NULL);
+    bld = OSSL_PARAM_BLD_new();
+    for (int i = 0; i < 8; i++) {
+        bn[i] = bn_of(i == 3 ? b : a, names[i]);
+        cr_assert(OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]));
+    }
+    mixed = pkey_from_params("RSA", EVP_PKEY_KEYPAIR, bld);
+    s = pem_of(mixed, true, NULL);
+    pem_refused("RSA p of another key", s, AA_E_JWK_INVALID, "RFC8017#3.2", "inconsistent");
+    free(s);
+    EVP_PKEY_free(mixed);
+
+    /* RSA public: an even e, which the JWK path refuses as well */
+    bld = OSSL_PARAM_BLD_new();
+    BN_set_word(bn[1], 65538);
+    cr_assert(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn[0]));
+    cr_assert(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn[1]));
+    mixed = pkey_from_params("RSA", EVP_PKEY_PUBLIC_KEY, bld);
+    s = pem_of(mixed, false, NULL);
+    pem_refused("RSA e even", s, AA_E_JWK_INVALID, "RFC8017#3.1", "odd");
+    free(s);
+    s = rsa_jwk_of(mixed, false);
+    {
+        struct aa_jwk k;
+        cr_assert_eq(aa_jwk_parse(s, strlen(s), 0, &k, NULL), AA_E_JWK_INVALID);
+    }
+    free(s);
+    EVP_PKEY_free(mixed);
+    for (int i = 0; i < 8; i++)
+        BN_clear_free(bn[i]);
+    EVP_PKEY_free(a);
+    EVP_PKEY_free(b);
+
+    /* EC: A's private scalar with B's public point */
+    a = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    b = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    cr_assert(a != NULL && b != NULL);
+    cr_assert_eq(EVP_PKEY_get_octet_string_param(b, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &pl),
+                 1);
+    bn[0] = bn_of(a, OSSL_PKEY_PARAM_PRIV_KEY);
+    bld = OSSL_PARAM_BLD_new();
+    cr_assert(OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0));
+    cr_assert(OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, pl));
+    cr_assert(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bn[0]));
+    mixed = pkey_from_params("EC", EVP_PKEY_KEYPAIR, bld);
+    s = pem_of(mixed, true, NULL);
+    pem_refused("EC d of another key", s, AA_E_JWK_INVALID, "RFC5915#3", "inconsistent");
+    free(s);
+    EVP_PKEY_free(mixed);
+    BN_clear_free(bn[0]);
+    EVP_PKEY_free(a);
+    EVP_PKEY_free(b);
+}
+
+/* A JWK cannot carry more than two primes without "oth", which is refused;
+ * neither can PEM. The public half is an ordinary RSA key. */
+Test(jwk, pem_multi_prime_rsa_refused)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    EVP_PKEY *p = NULL;
+    struct aa_jwk k;
+    char *s;
+
+    cr_assert_not_null(ctx);
+    cr_assert_eq(EVP_PKEY_keygen_init(ctx), 1);
+    cr_assert_eq(EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048), 1);
+    cr_assert_eq(EVP_PKEY_CTX_set_rsa_keygen_primes(ctx, 3), 1);
+    cr_assert_eq(EVP_PKEY_generate(ctx, &p), 1);
+    EVP_PKEY_CTX_free(ctx);
+    s = pem_of(p, true, NULL);
+    pem_refused("3-prime RSA", s, AA_E_JWK_MEMBER, "RFC7518#6.3.2.7", "oth");
+    free(s);
+    s = pem_of(p, false, NULL);
+    cr_assert_eq(aa_jwk_from_pem(s, strlen(s), NULL, &k, NULL), AA_OK);
+    aa_jwk_cleanup(&k);
+    free(s);
+    EVP_PKEY_free(p);
+}
+
+/* What PEM accepts, the JWK parser accepts back (public and private). */
+Test(jwk, pem_keys_survive_the_jwk_round_trip)
+{
+    static const char *const types[] = {"ED25519", "EC", "RSA"};
+    for (size_t i = 0; i < 3; i++) {
+        EVP_PKEY *p = i == 0   ? EVP_PKEY_Q_keygen(NULL, NULL, types[i])
+                      : i == 1 ? EVP_PKEY_Q_keygen(NULL, NULL, types[i], "P-256")
+                               : EVP_PKEY_Q_keygen(NULL, NULL, types[i], (size_t)2048);
+        for (int priv = 0; priv <= 1; priv++) {
+            char *pem = pem_of(p, priv, NULL), *j;
+            struct aa_jwk k, back;
+            struct aa_diag d;
+
+            aa_diag_clear(&d);
+            cr_assert_eq(aa_jwk_from_pem(pem, strlen(pem), "pem", &k, &d), AA_OK, "%s: %s",
+                         types[i], d.msg);
+            cr_assert_eq(k.is_private, priv == 1);
+            j = to_json(&k, priv == 1);
+            cr_assert_eq(aa_jwk_parse(j, strlen(j), 0, &back, &d), AA_OK, "%s: %s", types[i],
+                         d.msg);
+            cr_assert(aa_jwk_same_key(&k, &back));
+            cr_assert_eq(back.is_private, priv == 1);
+            aa_jwk_cleanup(&back);
+            aa_jwk_cleanup(&k);
+            free(j);
+            free(pem);
+        }
+        EVP_PKEY_free(p);
+    }
 }
 
 /* ---- signatures -------------------------------------------------------------------- */
