@@ -93,7 +93,10 @@ int aa_b64_encode_buf(const uint8_t *in, size_t n, enum aa_b64_variant v,
     size_t start = out->len;
     int rc;
 
-    /* Reserve by appending placeholder bytes, then encode in place. */
+    /* Reserve by appending placeholder bytes, then encode in place; the
+     * empty append makes sure the buffer exists even when need == 0. */
+    if ((rc = aa_buf_add(out, "", 0)) != AA_OK)
+        return rc;
     for (size_t i = 0; i < need; i++)
         if ((rc = aa_buf_addc(out, '\0')) != AA_OK)
             return rc;

@@ -133,3 +133,15 @@ Test(core, read_file_limits)
     unlink(path);
     cr_assert_eq(aa_read_file(path, 10, &data, &n), AA_E_NOTFOUND);
 }
+
+Test(b64, encode_buf_empty_input)
+{
+    struct aa_buf b;
+    aa_buf_init(&b, 64);
+    cr_assert_eq(aa_b64_encode_buf((const uint8_t *)"", 0, AA_B64_STD, true, &b), AA_OK);
+    cr_assert_not_null(b.p);
+    cr_assert_eq(b.len, 0);
+    cr_assert_eq(aa_b64_encode_buf((const uint8_t *)"f", 1, AA_B64_URL, false, &b), AA_OK);
+    cr_assert_str_eq(b.p, "Zg");
+    aa_buf_free(&b);
+}
