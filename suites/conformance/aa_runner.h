@@ -98,6 +98,19 @@ struct aa_check {
 #define AA_CASE_TIMEOUT_DEFAULT 120.0 /* s; a case is a whole scenario */
 
 /*
+ * Extra embedded instances a case needs besides the three roles
+ * (README "Instances"): .instances = AA_INSTANCES("resource2", "auth2").
+ * Known names: "resource2", "auth2" (PROFILE#1 F7 topology), "auth-consent",
+ * "resource-consent" (F4), "auth-timetravel" (a clock the case advances;
+ * one instance per case), "client-agent", "client-resource", "client-auth",
+ * "client-hostile" (the servers the delegate client suite records).
+ * A case whose instance is not available does not run: its checks are
+ * SKIP (the user did not provide an external instance) or ERROR (an
+ * embedded one could not start), with the reason.
+ */
+#define AA_INSTANCES(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/*
  * One case = one Criterion test. |checks| is the NULL-terminated list of
  * the checks it records (AA_CHECKS). |needs| is the set of roles that must
  * be reachable before it runs (AA_NEED bits; 0 = the roles of its checks).
@@ -112,6 +125,7 @@ struct aa_conf_case {
     const struct aa_check *const *checks;
     unsigned needs;
     double timeout;
+    const char *const *instances; /* AA_INSTANCES(...) or NULL */
     void (*body)(void);
     const char *file;
     int lineno;
@@ -201,6 +215,10 @@ struct aa_conf_target {
     const char *jwks_path;
     const char *auth_path;
     const char *command;
+    /* added: the signing kid of an embedded server (NULL for targets), and
+     * the name this entry answers to ("resource", "resource2", ...) */
+    const char *kid;
+    const char *name;
 };
 
 /* The role's entry; never NULL (a role not in the run has present=false).
@@ -230,6 +248,87 @@ bool aa_conf_quirk_allowed(const char *name);
 bool aa_conf_declared(enum aa_role role, const char *feature);
 /* The case being run (NULL outside a case). */
 const struct aa_conf_case *aa_conf_current_case(void);
+
+/* ---- embedded keys, instances and the control channel ----------------- */
+
+/*
+ * The private signing key of an embedded role (written 0600 into the
+ * run's temporary directory by the runner), to forge tokens "signed by"
+ * that role: agent tokens with the agent server's key, auth tokens with
+ * the auth server's, resource tokens with the resource's. |out| gets a
+ * key with its kid (aa_conf_target()->kid); release it with
+ * aa_jwk_cleanup. AA_E_NOTFOUND when the role is a target or not in the
+ * run (record SKIP with the reason: the harness cannot sign for an
+ * implementation it does not control), AA_E_IO when the file is gone.
+ */
+int aa_conf_role_key(enum aa_role role, struct aa_jwk *out, struct aa_diag *d) AA_WUR;
+/* The same for an instance ("resource2", "auth-timetravel", ...). */
+int aa_conf_instance_key(const char *name, struct aa_jwk *out, struct aa_diag *d) AA_WUR;
+
+/*
+ * An extra instance the case listed in .instances (or any other started
+ * for the run). Never NULL: an unknown or absent instance has
+ * present=false and |unavailable| says why. |role| is the instance's
+ * role; resource instances have the default *_path values.
+ */
+const struct aa_conf_target *aa_conf_instance(const char *name);
+
+/*
+ * Requests an embedded server answered for |path| (exact path, e.g.
+ * "/.well-known/aauth-agent"), through the runner's control channel: the
+ * servers live in the runner process, the case in its own. |name| is a
+ * role name ("agent-server", "resource", "auth-server") or an instance
+ * name. AA_E_NOTFOUND when that server is not embedded; transport codes
+ * when the channel fails (a harness fault: record ERROR).
+ */
+int aa_conf_embedded_hits(const char *instance_or_role, const char *path, uint64_t *out) AA_WUR;
+/*
+ * Move the clock of the case's own "auth-timetravel" instance forward by
+ * |seconds| (> 0; other cases are not affected: each case that lists the
+ * instance gets its own). The auth server then sees time as
+ * aa_conf_now() + aa_conf_instance_clock_offset(): sign later requests to
+ * it with aa_sign_opts.created_offset set to that offset, or their
+ * created is outside its 60 s window. AA_E_NOTFOUND when the instance is
+ * not embedded for this case, AA_E_INVAL for seconds <= 0.
+ */
+int aa_conf_advance_clock(const char *instance, int64_t seconds) AA_WUR;
+/* Seconds this case has advanced |instance|'s clock so far (0 if none). */
+int64_t aa_conf_instance_clock_offset(const char *instance);
+
+/*
+ * Requests received by a recording instance (the client-* servers of the
+ * delegate suite), oldest first, starting at sequence number |since|
+ * (0: all). Each entry holds the request exactly as received (method,
+ * target, header lines, body) with the real time of receipt, and the
+ * response the client got. Bounded: the runner keeps the last
+ * AA_CONF_REC_MAX requests per instance.
+ */
+#define AA_CONF_REC_MAX 512
+struct aa_conf_rec_entry {
+    uint64_t seq;
+    int64_t received_at; /* real time, seconds */
+    char *method;
+    char *target;
+    struct aa_http_headers headers; /* field lines as received */
+    char *body;                     /* NUL-terminated copy */
+    size_t body_len;
+    long status;
+    struct aa_http_headers resp_headers;
+    char *resp_body;
+    size_t resp_body_len;
+    uint64_t resp_streamed; /* bytes of a streamed (hostile) body sent */
+};
+struct aa_conf_recording {
+    struct aa_conf_rec_entry *v;
+    size_t n;
+    uint64_t next; /* pass as |since| to get only newer requests */
+};
+int aa_conf_recorded(const char *instance, uint64_t since, struct aa_conf_recording *out,
+                     struct aa_diag *d) AA_WUR;
+void aa_conf_recording_cleanup(struct aa_conf_recording *r);
+/* Switch the behaviour of a recording or hostile instance ("forward",
+ * "token-type", "cl01-insecure-as", ...; client.c documents them). */
+int aa_conf_instance_mode(const char *instance, const char *mode, struct aa_diag *d) AA_WUR;
 
 /* ---- HTTP with transcripts -------------------------------------------- */
 
@@ -437,11 +536,33 @@ enum aa_outcome aa_conf_http_classify(int rc, const struct aa_diag *d,
 /* Quirks (quirks.c)                                                      */
 /* ====================================================================== */
 
-/* A known, named deviation that --allow-quirk=NAME accepts as PASS_QUIRK. */
+/*
+ * A known, named deviation that --allow-quirk=NAME accepts as PASS_QUIRK.
+ * Signer quirks (|probe| != AA_QUIRK_PROBE_NONE) are also probed by the
+ * runner: when a target rejects with a 4xx a request the harness signed
+ * conformantly and expected to succeed, the runner re-sends it signed the
+ * quirk's way; the first variant the target accepts is named in the
+ * check's hint (|finding| + |rfc|), and with --allow-quirk=NAME the case
+ * goes on signing that way (docs/quirks.md).
+ */
+enum aa_quirk_probe {
+    AA_QUIRK_PROBE_NONE = 0, /* not a signer quirk: suites report it themselves */
+    AA_QUIRK_PROBE_VARIANT,  /* sign with the aa_sign_opts.variants in |sign_variants| */
+    AA_QUIRK_PROBE_UNPADDED, /* Signature byte sequence without '=' padding */
+    AA_QUIRK_PROBE_HOST,     /* Host: localhost:PORT, signed for that authority */
+    AA_QUIRK_PROBE_CREATED,  /* created moved by -10/+10/-30/+30 s */
+    AA_QUIRK_PROBE_ORDER,    /* covered components in reverse order */
+    AA_QUIRK_PROBE_LABEL     /* label "sig" instead of "sig1" */
+};
 struct aa_quirk {
     const char *name;
     const char *spec; /* the rule it bends */
     const char *description;
+    /* added for the probes */
+    const char *rfc;     /* "RFC 9421 §2.5" */
+    const char *finding; /* "target verifies only over a base without @signature-params" */
+    enum aa_quirk_probe probe;
+    unsigned sign_variants; /* AA_SIGN_V_* for AA_QUIRK_PROBE_VARIANT */
 };
 extern const struct aa_quirk aa_quirks[];
 extern const size_t aa_n_quirks;

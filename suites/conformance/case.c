@@ -16,11 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 
+#include "b64/aa_b64.h"
+#include "json/aa_json.h"
 #include "runner_int.h"
 
 #define TRANSCRIPT_MAX ((size_t)64 * 1024 * 1024)
@@ -31,11 +34,37 @@
 #define CASE_EXIT_CONFIG 71
 #define CASE_EXIT_RESULTS 72
 
+struct last_signed {
+    bool valid;
+    const struct aa_http_response *resp; /* the caller's object it answered into */
+    long status;
+    char *who, *method, *url;
+    struct aa_http_headers headers;
+    char *body;
+    size_t body_len;
+    unsigned flags;
+    struct aa_jwk key;
+    struct aa_sign_cred cred;
+    char *cred_id, *cred_kid, *cred_wk, *cred_jwks, *cred_token;
+    struct aa_sign_opts opts;
+    char *base;
+    size_t base_len;
+};
+
 static struct {
     bool active;
     const struct aa_conf_case *cs;
     struct aa_rconf conf;
     struct aa_conf_target targets[AA_CONF_N_ROLES];
+    struct aa_conf_target *inst_targets; /* one per instance visible to this case */
+    struct aa_rc_inst **inst_src;        /* the configuration entry of each */
+    size_t n_inst;
+    int64_t *inst_offsets;        /* clock advanced per instance */
+    char case_key[256];           /* "cr_suite/name" */
+    struct last_signed last;      /* the last conformantly signed exchange */
+    const struct aa_quirk *quirk; /* found by a probe and allowed: in use */
+    int64_t quirk_param;
+    bool sending_signed;
     FILE *out;
     struct aa_buf transcript;
     size_t transcript_dropped;
@@ -52,6 +81,7 @@ static struct {
 static const struct aa_conf_target no_target;
 
 static void remember(const struct aa_check *c, enum aa_outcome o);
+static void last_clear(void);
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -243,7 +273,8 @@ bool aa_conf_declared(enum aa_role role, const char *feature)
         return false;
     if (aa_strv_has(&g.conf.roles[role].declare, feature))
         return true;
-    if (g.conf.roles[role].embedded && (emb = aa_embedded_features(role)) != NULL)
+    if (g.conf.roles[role].embedded &&
+        (emb = aa_embedded_features_x(role, aa_conf_instance("resource2")->present)) != NULL)
         for (; *emb != NULL; emb++)
             if (strcmp(*emb, feature) == 0)
                 return true;
@@ -253,6 +284,287 @@ bool aa_conf_declared(enum aa_role role, const char *feature)
 const struct aa_conf_case *aa_conf_current_case(void)
 {
     return g.active ? g.cs : NULL;
+}
+
+/* ---- keys, instances and the control channel ----------------------------- */
+
+static long inst_index(const char *name)
+{
+    for (size_t i = 0; name != NULL && i < g.n_inst; i++)
+        if (strcmp(g.inst_targets[i].name, name) == 0)
+            return (long)i;
+    return -1;
+}
+
+const struct aa_conf_target *aa_conf_instance(const char *name)
+{
+    long i = g.active ? inst_index(name) : -1;
+    return i < 0 ? &no_target : &g.inst_targets[i];
+}
+
+static int load_key(const char *what, const char *file, const char *kid, bool embedded,
+                    struct aa_jwk *out, struct aa_diag *d)
+{
+    memset(out, 0, sizeof(*out));
+    if (!embedded || file == NULL)
+        return aa_fail(d, AA_E_NOTFOUND, "README#keys",
+                       "%s is not embedded in this run: the harness holds no private key for it",
+                       what);
+    return aa_jwk_load_file(file, kid, out, d);
+}
+
+int aa_conf_role_key(enum aa_role role, struct aa_jwk *out, struct aa_diag *d)
+{
+    const struct aa_rc_role *ro;
+
+    if (!g.active || role < AA_ROLE_AGENT_SERVER || role > AA_ROLE_AUTH_SERVER) {
+        memset(out, 0, sizeof(*out));
+        return aa_fail(d, AA_E_NOTFOUND, "README#keys", "%s has no signing key in this run",
+                       aa_role_name(role));
+    }
+    ro = &g.conf.roles[role];
+    return load_key(aa_role_name(role), ro->key_file, ro->kid, ro->embedded && ro->url == NULL, out,
+                    d);
+}
+
+int aa_conf_instance_key(const char *name, struct aa_jwk *out, struct aa_diag *d)
+{
+    long i = g.active ? inst_index(name) : -1;
+
+    if (i < 0) {
+        memset(out, 0, sizeof(*out));
+        return aa_fail(d, AA_E_NOTFOUND, "README#keys", "instance %s is not in this run",
+                       name ? name : "(null)");
+    }
+    return load_key(name, g.inst_src[i]->key_file, g.inst_src[i]->kid, g.inst_src[i]->embedded, out,
+                    d);
+}
+
+/* "name=N&case=..." query pieces, form-encoded. */
+static void q_add(struct aa_buf *b, const char *k, const char *v)
+{
+    aa_form_add(b, k, v);
+}
+
+static bool is_per_case(const char *name)
+{
+    const struct aa_inst_def *def = aa_inst_find(name);
+    return def != NULL && def->per_case;
+}
+
+int aa_conf_embedded_hits(const char *instance_or_role, const char *path, uint64_t *out)
+{
+    struct aa_buf q;
+    struct aa_diag d;
+    cJSON *o = NULL;
+    const cJSON *h;
+    int rc;
+
+    *out = 0;
+    if (!g.active)
+        suite_bug("aa_conf_embedded_hits() called outside a case");
+    if (instance_or_role == NULL || path == NULL)
+        return AA_E_INVAL;
+    aa_diag_clear(&d);
+    aa_buf_init(&q, 8192);
+    aa_buf_adds(&q, "/v1/hits?");
+    q_add(&q, "name", instance_or_role);
+    q_add(&q, "path", path);
+    if (is_per_case(instance_or_role))
+        q_add(&q, "case", g.case_key);
+    rc = q.err ? AA_E_NOMEM : aa_control_call(&g.conf, "GET", q.p, &o, &d);
+    aa_buf_free(&q);
+    if (rc != AA_OK) {
+        aa_conf_note("*** control channel: hits of %s %s: %s: %s ***", instance_or_role, path,
+                     aa_conf_strerror(rc), d.msg);
+        return rc;
+    }
+    h = cJSON_GetObjectItemCaseSensitive(o, "hits");
+    if (cJSON_IsNumber(h) && h->valuedouble >= 0)
+        *out = (uint64_t)h->valuedouble;
+    else
+        rc = AA_E_INTERNAL;
+    cJSON_Delete(o);
+    return rc;
+}
+
+int aa_conf_advance_clock(const char *instance, int64_t seconds)
+{
+    struct aa_buf q;
+    struct aa_diag d;
+    char num[32];
+    cJSON *o = NULL;
+    long i;
+    int rc;
+
+    if (!g.active)
+        suite_bug("aa_conf_advance_clock() called outside a case");
+    if (seconds <= 0)
+        return AA_E_INVAL;
+    if ((i = inst_index(instance)) < 0 || !g.inst_targets[i].embedded || !is_per_case(instance))
+        return AA_E_NOTFOUND;
+    aa_diag_clear(&d);
+    aa_snprintf(num, sizeof(num), "%lld", (long long)seconds);
+    aa_buf_init(&q, 8192);
+    aa_buf_adds(&q, "/v1/clock?");
+    q_add(&q, "name", instance);
+    q_add(&q, "case", g.case_key);
+    q_add(&q, "seconds", num);
+    rc = q.err ? AA_E_NOMEM : aa_control_call(&g.conf, "POST", q.p, &o, &d);
+    aa_buf_free(&q);
+    if (rc == AA_OK) {
+        g.inst_offsets[i] += seconds;
+        aa_conf_note("--- clock of %s advanced by %lld s (now %lld s ahead of the harness) ---",
+                     instance, (long long)seconds, (long long)g.inst_offsets[i]);
+    } else {
+        aa_conf_note("*** control channel: advancing the clock of %s: %s: %s ***", instance,
+                     aa_conf_strerror(rc), d.msg);
+    }
+    cJSON_Delete(o);
+    return rc;
+}
+
+int64_t aa_conf_instance_clock_offset(const char *instance)
+{
+    long i = g.active ? inst_index(instance) : -1;
+    return i < 0 ? 0 : g.inst_offsets[i];
+}
+
+static int headers_from_json(const cJSON *arr, struct aa_http_headers *h)
+{
+    const cJSON *pair;
+    int rc = AA_OK;
+
+    cJSON_ArrayForEach(pair, arr)
+    {
+        const cJSON *n = cJSON_GetArrayItem(pair, 0), *v = cJSON_GetArrayItem(pair, 1);
+        if (!cJSON_IsString(n) || !cJSON_IsString(v))
+            return AA_E_INTERNAL;
+        if ((rc = aa_http_headers_add(h, n->valuestring, v->valuestring)) != AA_OK)
+            return rc;
+    }
+    return rc;
+}
+
+static int b64_field(const cJSON *o, const char *name, char **out, size_t *len)
+{
+    const char *s = aa_json_str(o, name);
+    size_t n = s ? strlen(s) : 0, cap = aa_b64_decoded_max(n) + 1;
+    char *p;
+
+    *out = NULL;
+    *len = 0;
+    if (s == NULL || (p = malloc(cap)) == NULL)
+        return AA_E_INTERNAL;
+    if (aa_b64_decode(s, n, AA_B64_STD, AA_B64_PAD_REQUIRED, 0, (uint8_t *)p, cap - 1, len, NULL) !=
+        AA_OK) {
+        free(p);
+        return AA_E_INTERNAL;
+    }
+    p[*len] = '\0';
+    *out = p;
+    return AA_OK;
+}
+
+int aa_conf_recorded(const char *instance, uint64_t since, struct aa_conf_recording *out,
+                     struct aa_diag *d)
+{
+    struct aa_buf q;
+    char num[32];
+    cJSON *o = NULL;
+    const cJSON *e, *arr;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!g.active)
+        suite_bug("aa_conf_recorded() called outside a case");
+    aa_snprintf(num, sizeof(num), "%llu", (unsigned long long)since);
+    aa_buf_init(&q, 8192);
+    aa_buf_adds(&q, "/v1/requests?");
+    q_add(&q, "name", instance ? instance : "");
+    q_add(&q, "since", num);
+    rc = q.err ? AA_E_NOMEM : aa_control_call(&g.conf, "GET", q.p, &o, d);
+    aa_buf_free(&q);
+    if (rc != AA_OK)
+        return rc;
+    arr = cJSON_GetObjectItemCaseSensitive(o, "entries");
+    out->v = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*out->v));
+    if (out->v == NULL) {
+        cJSON_Delete(o);
+        return aa_fail(d, AA_E_NOMEM, "README#internals", "out of memory");
+    }
+    cJSON_ArrayForEach(e, arr)
+    {
+        struct aa_conf_rec_entry *x = &out->v[out->n++];
+        const cJSON *num_v;
+        aa_http_headers_init(&x->headers);
+        aa_http_headers_init(&x->resp_headers);
+        num_v = cJSON_GetObjectItemCaseSensitive(e, "seq");
+        x->seq = cJSON_IsNumber(num_v) ? (uint64_t)num_v->valuedouble : 0;
+        num_v = cJSON_GetObjectItemCaseSensitive(e, "at");
+        x->received_at = cJSON_IsNumber(num_v) ? (int64_t)num_v->valuedouble : 0;
+        num_v = cJSON_GetObjectItemCaseSensitive(e, "status");
+        x->status = cJSON_IsNumber(num_v) ? (long)num_v->valuedouble : 0;
+        num_v = cJSON_GetObjectItemCaseSensitive(e, "streamed");
+        x->resp_streamed = cJSON_IsNumber(num_v) ? (uint64_t)num_v->valuedouble : 0;
+        x->method = aa_strdup(aa_json_str(e, "method") ? aa_json_str(e, "method") : "");
+        x->target = aa_strdup(aa_json_str(e, "target") ? aa_json_str(e, "target") : "");
+        if (x->method == NULL || x->target == NULL ||
+            headers_from_json(cJSON_GetObjectItemCaseSensitive(e, "headers"), &x->headers) !=
+                AA_OK ||
+            headers_from_json(cJSON_GetObjectItemCaseSensitive(e, "resp_headers"),
+                              &x->resp_headers) != AA_OK ||
+            b64_field(e, "body", &x->body, &x->body_len) != AA_OK ||
+            b64_field(e, "resp_body", &x->resp_body, &x->resp_body_len) != AA_OK) {
+            cJSON_Delete(o);
+            aa_conf_recording_cleanup(out);
+            return aa_fail(d, AA_E_INTERNAL, "README#internals",
+                           "control channel: malformed recording of %s", instance);
+        }
+    }
+    {
+        const cJSON *nx = cJSON_GetObjectItemCaseSensitive(o, "next");
+        out->next = cJSON_IsNumber(nx) ? (uint64_t)nx->valuedouble : since;
+    }
+    cJSON_Delete(o);
+    return AA_OK;
+}
+
+void aa_conf_recording_cleanup(struct aa_conf_recording *r)
+{
+    for (size_t i = 0; r != NULL && r->v != NULL && i < r->n; i++) {
+        struct aa_conf_rec_entry *x = &r->v[i];
+        free(x->method);
+        free(x->target);
+        aa_http_headers_cleanup(&x->headers);
+        free(x->body);
+        aa_http_headers_cleanup(&x->resp_headers);
+        free(x->resp_body);
+    }
+    if (r != NULL) {
+        free(r->v);
+        memset(r, 0, sizeof(*r));
+    }
+}
+
+int aa_conf_instance_mode(const char *instance, const char *mode, struct aa_diag *d)
+{
+    struct aa_buf q;
+    cJSON *o = NULL;
+    int rc;
+
+    if (!g.active)
+        suite_bug("aa_conf_instance_mode() called outside a case");
+    aa_buf_init(&q, 8192);
+    aa_buf_adds(&q, "/v1/mode?");
+    q_add(&q, "name", instance ? instance : "");
+    q_add(&q, "mode", mode ? mode : "");
+    rc = q.err ? AA_E_NOMEM : aa_control_call(&g.conf, "POST", q.p, &o, d);
+    aa_buf_free(&q);
+    cJSON_Delete(o);
+    if (rc == AA_OK)
+        aa_conf_note("--- %s switched to mode %s ---", instance, mode);
+    return rc;
 }
 
 /* ---- transcript and HTTP ------------------------------------------------ */
@@ -291,6 +603,8 @@ int aa_conf_send(const char *who, const struct aa_http_request *req, struct aa_h
 
     if (!g.active)
         suite_bug("aa_conf_send() called outside a case");
+    if (!g.sending_signed && g.last.resp == resp)
+        last_clear(); /* this response object no longer answers the signed request */
     if (g.http == NULL) {
         struct aa_http_client_opts o = {0};
         o.user_agent = "aauth-conformance/" AA_VERSION;
@@ -320,10 +634,163 @@ static int64_t conf_clock(void *ctx)
     return aa_conf_now();
 }
 
-int aa_conf_send_signed(const char *who, const struct aa_http_request *req,
-                        const struct aa_jwk *key, const struct aa_sign_cred *cred,
-                        const struct aa_sign_opts *opts, struct aa_http_response *resp,
-                        struct aa_signed *signed_out, struct aa_diag *d)
+/* ---- signed requests and the quirk probes ------------------------------- */
+
+/*
+ * A request signed the profile's way (no diagnostic option at all): when
+ * the target refuses it where the case expected success, the runner probes
+ * the known deviations (quirks.c) by re-sending it signed each quirk's way.
+ */
+static bool conformant_opts(const struct aa_sign_opts *o, const struct aa_sign_cred *cred)
+{
+    if (cred != NULL && cred->raw_signature_key != NULL)
+        return false;
+    if (o == NULL)
+        return true;
+    return o->variants == 0 && o->components == NULL && o->omit == NULL && o->append == NULL &&
+           o->sf_components == NULL && !o->has_expires && o->alg == NULL &&
+           o->created_offset == 0 && o->input_label == NULL && o->signature_label == NULL &&
+           o->key_label == NULL && (o->label == NULL || strcmp(o->label, "sig1") == 0) &&
+           o->nonce_mode != AA_SIGN_NONCE_GIVEN;
+}
+
+static void last_clear(void)
+{
+    struct last_signed *l = &g.last;
+
+    free(l->who);
+    free(l->method);
+    free(l->url);
+    aa_http_headers_cleanup(&l->headers);
+    free(l->body);
+    aa_jwk_cleanup(&l->key);
+    free(l->cred_id);
+    free(l->cred_kid);
+    free(l->cred_wk);
+    free(l->cred_jwks);
+    free(l->cred_token);
+    if (l->base != NULL)
+        aa_cleanse(l->base, l->base_len);
+    free(l->base);
+    memset(l, 0, sizeof(*l));
+}
+
+static char *dup0(const char *s)
+{
+    return s != NULL ? aa_strdup(s) : NULL;
+}
+
+/* Remember a conformantly signed exchange for the probes. */
+static void last_store(const char *who, const struct aa_http_request *req, const struct aa_jwk *key,
+                       const struct aa_sign_cred *cred, const struct aa_sign_opts *opts,
+                       const struct aa_http_response *resp, const struct aa_signed *sg)
+{
+    struct last_signed *l = &g.last;
+    const struct aa_http_headers *h = req->headers;
+    int rc = AA_OK;
+
+    last_clear();
+    aa_http_headers_init(&l->headers);
+    l->who = dup0(who ? who : "HARNESS");
+    l->method = dup0(req->method);
+    l->url = dup0(req->url);
+    for (size_t i = 0; rc == AA_OK && h != NULL && i < h->n; i++)
+        rc = h->v[i].raw ? aa_http_headers_add_line(&l->headers, h->v[i].name)
+                         : aa_http_headers_addn(&l->headers, h->v[i].name, h->v[i].value,
+                                                h->v[i].value_len);
+    if (req->body_len > 0 && (l->body = malloc(req->body_len)) != NULL) {
+        memcpy(l->body, req->body, req->body_len);
+        l->body_len = req->body_len;
+    }
+    l->flags = req->flags;
+    if (aa_jwk_copy(&l->key, key) != AA_OK)
+        rc = AA_E_NOMEM;
+    if (cred != NULL) {
+        l->cred = *cred;
+        l->cred_id = dup0(cred->id);
+        l->cred_kid = dup0(cred->kid);
+        l->cred_wk = dup0(cred->well_known);
+        l->cred_jwks = dup0(cred->jwks_url);
+        l->cred_token = dup0(cred->token);
+        l->cred.id = l->cred_id;
+        l->cred.kid = l->cred_kid;
+        l->cred.well_known = l->cred_wk;
+        l->cred.jwks_url = l->cred_jwks;
+        l->cred.token = l->cred_token;
+        l->cred.x5u = l->cred.x5t = NULL;
+    }
+    if (opts != NULL) {
+        l->opts = *opts;
+        l->opts.clock = NULL; /* only the harness clock: conformant opts carry nothing else */
+        l->opts.extra_covered = NULL;
+    }
+    if (sg->base != NULL && (l->base = malloc(sg->base_len + 1)) != NULL) {
+        memcpy(l->base, sg->base, sg->base_len);
+        l->base[sg->base_len] = '\0';
+        l->base_len = sg->base_len;
+    }
+    if (rc != AA_OK || l->who == NULL || l->method == NULL || l->url == NULL ||
+        (req->body_len > 0 && l->body == NULL)) {
+        last_clear();
+        return;
+    }
+    l->resp = resp;
+    l->status = resp->status;
+    l->valid = true;
+}
+
+/* The profile's covered components for |req| (PROFILE#2.4), reversed. */
+static void reversed_components(const struct aa_http_request *req, const struct aa_sign_opts *o,
+                                const char **out, size_t cap)
+{
+    const char *v[8];
+    size_t n = 0;
+    bool nonce = o->nonce_mode == AA_SIGN_NONCE_ALWAYS ||
+                 (o->nonce_mode == AA_SIGN_NONCE_AUTO && req->method != NULL &&
+                  strcmp(req->method, "POST") == 0);
+
+    v[n++] = "@method";
+    v[n++] = "@authority";
+    v[n++] = "@path";
+    if (req->url != NULL && strchr(req->url, '?') != NULL)
+        v[n++] = "@query";
+    if (req->body_len > 0) {
+        v[n++] = "content-type";
+        v[n++] = "content-digest";
+    }
+    if (nonce)
+        v[n++] = "nonce";
+    v[n++] = "signature-key";
+    for (size_t i = 0; i < n && i + 1 < cap; i++)
+        out[i] = v[n - 1 - i];
+    out[n < cap ? n : cap - 1] = NULL;
+}
+
+/* "localhost:PORT" for a loopback-literal URL, else false. */
+static bool host_alias(const char *url, char *out, size_t cap)
+{
+    struct aa_url u;
+
+    if (url == NULL || aa_url_parse(url, strlen(url), 0, &u, NULL) != AA_OK)
+        return false;
+    if (!((u.host.len == 9 && memcmp(u.host.p, "127.0.0.1", 9) == 0) ||
+          (u.ipv6 && u.host.len == 3 && memcmp(u.host.p, "::1", 3) == 0)))
+        return false;
+    if (u.has_port)
+        return aa_snprintf(out, cap, "localhost:%u", (unsigned)u.port) == AA_OK;
+    return aa_snprintf(out, cap, "localhost") == AA_OK;
+}
+
+/*
+ * Sign and send, applying |q| (a signer quirk, or NULL) with |param| (the
+ * created offset for AA_QUIRK_PROBE_CREATED). AA_E_UNSUPPORTED when the
+ * quirk does not apply to this request (no query, no loopback host).
+ */
+static int send_signed_as(const char *who, const struct aa_http_request *req,
+                          const struct aa_jwk *key, const struct aa_sign_cred *cred,
+                          const struct aa_sign_opts *opts, const struct aa_quirk *q, int64_t param,
+                          struct aa_http_response *resp, struct aa_signed *signed_out,
+                          struct aa_diag *d)
 {
     static const struct aa_clock harness_clock = {conf_clock, NULL};
     struct aa_sign_request sr = {0};
@@ -332,10 +799,10 @@ int aa_conf_send_signed(const char *who, const struct aa_http_request *req,
     struct aa_http_headers all;
     struct aa_signed sg;
     const struct aa_http_headers *h = req->headers;
+    const char *rev[12];
+    char alias[AA_URL_AUTHORITY_MAX];
     int rc;
 
-    if (!g.active)
-        suite_bug("aa_conf_send_signed() called outside a case");
     memset(&sg, 0, sizeof(sg));
     aa_http_headers_init(&all);
     if (opts != NULL)
@@ -347,6 +814,34 @@ int aa_conf_send_signed(const char *who, const struct aa_http_request *req,
     sr.headers = req->headers;
     sr.body = req->body;
     sr.body_len = req->body_len;
+    alias[0] = '\0';
+    if (q != NULL) {
+        switch (q->probe) {
+        case AA_QUIRK_PROBE_VARIANT:
+            if ((q->sign_variants & AA_SIGN_V_QUERY_NO_QMARK) &&
+                (req->url == NULL || strchr(req->url, '?') == NULL))
+                return AA_E_UNSUPPORTED;
+            o.variants |= q->sign_variants;
+            break;
+        case AA_QUIRK_PROBE_HOST:
+            if (!host_alias(req->url, alias, sizeof(alias)))
+                return AA_E_UNSUPPORTED;
+            sr.authority = alias; /* the target takes it from Host: sign for that */
+            break;
+        case AA_QUIRK_PROBE_CREATED:
+            o.created_offset += param;
+            break;
+        case AA_QUIRK_PROBE_ORDER:
+            reversed_components(req, &o, rev, sizeof(rev) / sizeof(rev[0]));
+            o.components = rev;
+            break;
+        case AA_QUIRK_PROBE_LABEL:
+            o.label = "sig";
+            break;
+        default:
+            break;
+        }
+    }
     rc = aa_aauth_sign(NULL, &sr, key, cred, &o, &sg, d);
     if (rc != AA_OK) {
         aa_conf_note("*** could not sign %s %s: %s: %s ***", req->method ? req->method : "",
@@ -357,11 +852,34 @@ int aa_conf_send_signed(const char *who, const struct aa_http_request *req,
         rc = h->v[i].raw
                  ? aa_http_headers_add_line(&all, h->v[i].name)
                  : aa_http_headers_addn(&all, h->v[i].name, h->v[i].value, h->v[i].value_len);
-    for (size_t i = 0; rc == AA_OK && i < sg.headers.n; i++)
-        rc = sg.headers.v[i].raw
-                 ? aa_http_headers_add_line(&all, sg.headers.v[i].name)
-                 : aa_http_headers_addn(&all, sg.headers.v[i].name, sg.headers.v[i].value,
-                                        sg.headers.v[i].value_len);
+    if (rc == AA_OK && alias[0] != '\0')
+        rc = aa_http_headers_add(&all, "Host", alias);
+    for (size_t i = 0; rc == AA_OK && i < sg.headers.n; i++) {
+        const struct aa_http_header *x = &sg.headers.v[i];
+        if (q != NULL && q->probe == AA_QUIRK_PROBE_UNPADDED && !x->raw &&
+            strcasecmp(x->name, "Signature") == 0) {
+            /* the same bytes, '=' padding dropped: "sig1=:...==:" -> "sig1=:...:" */
+            struct aa_buf v;
+            size_t last = x->value_len, pad;
+            while (last > 0 && x->value[last - 1] != ':')
+                last--;
+            pad = last > 0 ? last - 1 : 0; /* index of the closing ':' */
+            while (pad > 0 && x->value[pad - 1] == '=')
+                pad--;
+            aa_buf_init(&v, x->value_len + 1);
+            if (last > 0) {
+                aa_buf_add(&v, x->value, pad);
+                aa_buf_add(&v, x->value + last - 1, x->value_len - (last - 1));
+            } else {
+                aa_buf_add(&v, x->value, x->value_len);
+            }
+            rc = v.err ? AA_E_NOMEM : aa_http_headers_addn(&all, x->name, v.p, v.len);
+            aa_buf_free(&v);
+            continue;
+        }
+        rc = x->raw ? aa_http_headers_add_line(&all, x->name)
+                    : aa_http_headers_addn(&all, x->name, x->value, x->value_len);
+    }
     if (rc != AA_OK) {
         rc = aa_fail(d, rc, "README#internals", "cannot assemble the signed request headers");
         goto out;
@@ -370,7 +888,9 @@ int aa_conf_send_signed(const char *who, const struct aa_http_request *req,
         aa_conf_note_block("signature base", sg.base, sg.base_len);
     sent = *req;
     sent.headers = &all;
+    g.sending_signed = true;
     rc = aa_conf_send(who, &sent, resp, d);
+    g.sending_signed = false;
 out:
     aa_http_headers_cleanup(&all);
     if (signed_out != NULL)
@@ -378,6 +898,186 @@ out:
     else
         aa_signed_cleanup(&sg);
     return rc;
+}
+
+int aa_conf_send_signed(const char *who, const struct aa_http_request *req,
+                        const struct aa_jwk *key, const struct aa_sign_cred *cred,
+                        const struct aa_sign_opts *opts, struct aa_http_response *resp,
+                        struct aa_signed *signed_out, struct aa_diag *d)
+{
+    bool conformant;
+    struct aa_signed sg;
+    int rc;
+
+    if (!g.active)
+        suite_bug("aa_conf_send_signed() called outside a case");
+    conformant = conformant_opts(opts, cred);
+    memset(&sg, 0, sizeof(sg));
+    if (conformant && g.quirk != NULL) {
+        /* --allow-quirk: the case goes on the way the target accepts */
+        aa_conf_note("--- signed with quirk %s (--allow-quirk) ---", g.quirk->name);
+        rc = send_signed_as(who, req, key, cred, opts, g.quirk, g.quirk_param, resp, &sg, d);
+    } else {
+        rc = send_signed_as(who, req, key, cred, opts, NULL, 0, resp, &sg, d);
+    }
+    if (rc == AA_OK && conformant && g.quirk == NULL)
+        last_store(who, req, key, cred, opts, resp, &sg);
+    else if (g.last.resp == resp)
+        last_clear();
+    if (signed_out != NULL)
+        *signed_out = sg;
+    else
+        aa_signed_cleanup(&sg);
+    return rc;
+}
+
+static void note_rejection(const struct aa_http_response *resp)
+{
+    struct aa_buf b;
+
+    aa_buf_init(&b, 4u * 1024 * 1024);
+    aa_buf_printf(&b, "the target refused a request the harness signed conformantly "
+                      "(PROFILE#2); what was signed and what came back:\n");
+    aa_buf_printf(&b, "signature base (every line, LF-separated, no LF after the last):\n%s\n",
+                  g.last.base ? g.last.base : "(none)");
+    aa_buf_printf(&b, "status: %s\n", resp->status_line ? resp->status_line : "(none)");
+    for (size_t i = 0; i < resp->headers.n; i++)
+        aa_buf_printf(&b, "%s: %s\n", resp->headers.v[i].name, resp->headers.v[i].value);
+    aa_buf_printf(&b, "body (%zu bytes):\n", resp->body_len);
+    aa_buf_add(&b, resp->body ? resp->body : "", resp->body_len > 65536 ? 65536 : resp->body_len);
+    if (!b.err)
+        aa_conf_note_block("rejected conformant request", b.p, b.len);
+    aa_buf_free(&b);
+}
+
+int aa_case_probe(const struct aa_check *c, const struct aa_http_expect *e,
+                  const struct aa_http_response *resp, const char *expected_text,
+                  const char *actual_text, const char *why)
+{
+    static const int64_t created_offsets[] = {-10, 10, -30, 30};
+    const struct aa_quirk *found = NULL;
+    struct aa_http_response pr;
+    int64_t found_param = 0;
+    struct aa_buf tried, hint;
+    struct aa_obs obs = {0};
+    int ret;
+
+    if (!g.active || !g.last.valid || resp == NULL || g.last.resp != resp ||
+        resp->status != g.last.status || resp->status < 400 || resp->status > 499 || e == NULL ||
+        e->status >= 400)
+        return 0;
+    note_rejection(resp);
+    aa_http_response_init(&pr);
+    aa_buf_init(&tried, 4096);
+    aa_buf_init(&hint, AA_CASE_MAX_FIELD);
+    {
+        struct aa_http_request req = {0};
+        req.method = g.last.method;
+        req.url = g.last.url;
+        req.headers = &g.last.headers;
+        req.body = g.last.body;
+        req.body_len = g.last.body_len;
+        req.flags = g.last.flags;
+        for (size_t qi = 0; qi < aa_n_quirks && found == NULL; qi++) {
+            const struct aa_quirk *q = &aa_quirks[qi];
+            size_t n_param = q->probe == AA_QUIRK_PROBE_CREATED
+                                 ? sizeof(created_offsets) / sizeof(created_offsets[0])
+                                 : 1;
+            if (q->probe == AA_QUIRK_PROBE_NONE)
+                continue;
+            for (size_t pi = 0; pi < n_param && found == NULL; pi++) {
+                int64_t param = q->probe == AA_QUIRK_PROBE_CREATED ? created_offsets[pi] : 0;
+                struct aa_diag d;
+                enum aa_outcome po;
+                int rc;
+                aa_diag_clear(&d);
+                aa_http_response_cleanup(&pr);
+                aa_http_response_init(&pr);
+                aa_conf_note("--- quirk probe %s%s: %s ---", q->name,
+                             q->probe == AA_QUIRK_PROBE_CREATED ? " (created moved)" : "",
+                             q->description);
+                rc = send_signed_as(g.last.who, &req, &g.last.key, &g.last.cred, &g.last.opts, q,
+                                    param, &pr, NULL, &d);
+                if (rc == AA_E_UNSUPPORTED) {
+                    aa_conf_note("(not applicable to this request)");
+                    continue;
+                }
+                po = aa_conf_http_classify(rc, &d, &pr, e, NULL, NULL, NULL);
+                aa_buf_printf(&tried, "%s%s", tried.len ? ", " : "", q->name);
+                if (q->probe == AA_QUIRK_PROBE_CREATED)
+                    aa_buf_printf(&tried, "(%+lld s)", (long long)param);
+                if (rc == AA_OK && (po == AA_OUT_PASS || po == AA_OUT_WARN)) {
+                    found = q;
+                    found_param = param;
+                }
+            }
+        }
+    }
+    g.last.valid = false;
+    obs.expected = expected_text;
+    if (found != NULL) {
+        bool allowed = aa_strv_has(&g.conf.quirks, found->name);
+        aa_buf_printf(&hint, "%s (%s)", found->finding, found->rfc);
+        if (found->probe == AA_QUIRK_PROBE_CREATED)
+            aa_buf_printf(&hint, "; accepted with created moved by %+lld s",
+                          (long long)found_param);
+        aa_conf_note("--- quirk probe result: %s ---", hint.p ? hint.p : found->name);
+        if (allowed) {
+            struct aa_buf act;
+            aa_buf_init(&act, AA_CASE_MAX_FIELD);
+            aa_buf_printf(&act, "%ld with quirk %s (conformant request: %s)", pr.status,
+                          found->name, actual_text ? actual_text : "");
+            aa_buf_printf(&hint,
+                          "; accepted only because of --allow-quirk=%s: the rest of "
+                          "this case signs that way",
+                          found->name);
+            obs.actual = act.p;
+            obs.hint = hint.p;
+            obs.quirk = found->name;
+            aa_check_record(c, AA_OUT_PASS_QUIRK, &obs);
+            aa_buf_free(&act);
+            g.quirk = found;
+            g.quirk_param = found_param;
+            /* the flow goes on with the answer to the variant: the caller's
+             * response object is its own (non-const) storage */
+            {
+                struct aa_http_response *w = (struct aa_http_response *)resp;
+                aa_http_response_cleanup(w);
+                *w = pr;
+                aa_http_response_init(&pr);
+            }
+            ret = 1;
+        } else {
+            aa_buf_printf(&hint,
+                          "; known deviation \"%s\": --allow-quirk=%s continues the case "
+                          "with this variant (PASS_QUIRK)",
+                          found->name, found->name);
+            obs.actual = actual_text;
+            obs.hint = hint.p;
+            aa_check_record(c,
+                            c->level == AA_LEVEL_SHOULD ? AA_OUT_WARN
+                            : c->level == AA_LEVEL_INFO ? AA_OUT_INFO
+                                                        : AA_OUT_FAIL,
+                            &obs);
+            ret = 2;
+        }
+    } else {
+        aa_buf_printf(&hint, "%s; no known deviation explains the refusal (probed: %s)",
+                      why ? why : "refused", tried.p ? tried.p : "none");
+        aa_conf_note("--- quirk probes: none accepted ---");
+        obs.actual = actual_text;
+        obs.hint = hint.p;
+        aa_check_record(c,
+                        c->level == AA_LEVEL_SHOULD ? AA_OUT_WARN
+                        : c->level == AA_LEVEL_INFO ? AA_OUT_INFO
+                                                    : AA_OUT_FAIL,
+                        &obs);
+        ret = 2;
+    }
+    aa_http_response_cleanup(&pr);
+    aa_buf_free(&tried);
+    aa_buf_free(&hint);
+    return ret;
 }
 
 int aa_conf_get(const char *who, const char *url, struct aa_http_response *resp, struct aa_diag *d)
@@ -440,6 +1140,7 @@ static void write_line(cJSON *o)
 void aa_check_record(const struct aa_check *c, enum aa_outcome o, const struct aa_obs *obs)
 {
     static const struct aa_obs none;
+    struct aa_obs quirk_obs;
     struct aa_check_result r;
     struct aa_check_def def;
     cJSON *line, *jr;
@@ -459,6 +1160,15 @@ void aa_check_record(const struct aa_check *c, enum aa_outcome o, const struct a
     if ((rc = aa_result_init(&r, &def)) != AA_OK) {
         fprintf(stderr, "aauth-conformance: check %s: %s\n", c->id, aa_conf_strerror(rc));
         exit(CASE_EXIT_RESULTS);
+    }
+    if (o == AA_OUT_PASS && g.quirk != NULL) {
+        /* every check after a quirk was taken relies on it (README) */
+        o = AA_OUT_PASS_QUIRK;
+        quirk_obs = *obs;
+        quirk_obs.quirk = g.quirk->name;
+        if (quirk_obs.hint == NULL)
+            quirk_obs.hint = "recorded after the case switched to an allowed quirk";
+        obs = &quirk_obs;
     }
     r.outcome = o;
     r.test_no = c->test_no;
@@ -789,12 +1499,59 @@ static void fill_targets(void)
         t->unavailable = ro->unavailable;
         t->present = t->under_test || t->embedded;
         t->command = ro->command;
+        t->kid = t->embedded ? ro->kid : NULL;
+        t->name = aa_role_name((enum aa_role)r);
         if (r == AA_ROLE_RESOURCE) {
             t->hwk_path = ro->hwk_path;
             t->jwks_path = ro->jwks_path;
             t->auth_path = ro->auth_path;
         }
     }
+}
+
+/* The instances this case sees: the shared ones and its own per-case
+ * ones (which win over a shared entry of the same name). */
+static int fill_instances(void)
+{
+    size_t n = g.conf.n_insts;
+
+    g.inst_targets = calloc(n + 1, sizeof(*g.inst_targets));
+    g.inst_src = calloc(n + 1, sizeof(*g.inst_src));
+    g.inst_offsets = calloc(n + 1, sizeof(*g.inst_offsets));
+    if (g.inst_targets == NULL || g.inst_src == NULL || g.inst_offsets == NULL)
+        return AA_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        struct aa_rc_inst *in = &g.conf.insts[i];
+        const struct aa_inst_def *def = aa_inst_find(in->name);
+        struct aa_conf_target *t;
+        long k;
+
+        if (def == NULL || (in->case_key != NULL && strcmp(in->case_key, g.case_key) != 0))
+            continue;
+        k = inst_index(in->name);
+        if (k >= 0 && in->case_key == NULL)
+            continue; /* the per-case entry came first */
+        if (k < 0)
+            k = (long)g.n_inst++;
+        t = &g.inst_targets[k];
+        memset(t, 0, sizeof(*t));
+        g.inst_src[k] = in;
+        t->role = def->role;
+        t->name = in->name;
+        t->embedded = in->embedded && in->url == NULL;
+        t->under_test = in->url != NULL;
+        t->present = (t->embedded || t->under_test) && in->unavailable == NULL;
+        t->id = in->url != NULL ? in->url : in->id;
+        t->connect_url = in->connect_url != NULL ? in->connect_url : t->id;
+        t->unavailable = in->unavailable;
+        t->kid = t->embedded ? in->kid : NULL;
+        if (def->role == AA_ROLE_RESOURCE) {
+            t->hwk_path = "/data-hwk";
+            t->jwks_path = "/data-jwks";
+            t->auth_path = "/data-auth";
+        }
+    }
+    return AA_OK;
 }
 
 /* The case's own deadline: SIGALRM with its default action ends the
@@ -826,6 +1583,15 @@ void aa_conf_case_run(const struct aa_conf_case *cs)
     memset(&g, 0, sizeof(g));
     aa_diag_clear(&d);
     aa_rconf_init(&g.conf);
+    {
+        /* the runner blocks these for its watcher thread; a case (and the
+         * commands it runs) must die of them as usual */
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        sigprocmask(SIG_UNBLOCK, &set, NULL);
+    }
     if (path == NULL) {
         fprintf(stderr,
                 "aauth-conformance: case %s/%s: %s is not set; cases run only under the "
@@ -856,7 +1622,12 @@ void aa_conf_case_run(const struct aa_conf_case *cs)
         g.worst[i] = -1;
     g.cs = cs;
     g.active = true;
+    aa_snprintf(g.case_key, sizeof(g.case_key), "%s/%s", cs->cr_suite, cs->name);
     fill_targets();
+    if (fill_instances() != AA_OK) {
+        fprintf(stderr, "aauth-conformance: case %s/%s: out of memory\n", cs->cr_suite, cs->name);
+        exit(CASE_EXIT_RESULTS);
+    }
     aa_buf_init(&g.transcript, TRANSCRIPT_MAX);
     g.rng = fnv1a(fnv1a(0xcbf29ce484222325ULL ^ g.conf.seed, cs->cr_suite), cs->name);
     clock_gettime(CLOCK_MONOTONIC, &g.t_last);
@@ -889,5 +1660,9 @@ void aa_conf_case_run(const struct aa_conf_case *cs)
     aa_rconf_cleanup(&g.conf);
     free(g.worst);
     free(g.worst_o);
+    free(g.inst_targets);
+    free(g.inst_src);
+    free(g.inst_offsets);
+    last_clear();
     memset(&g, 0, sizeof(g));
 }

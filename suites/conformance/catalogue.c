@@ -235,6 +235,11 @@ int aa_cat_build(struct aa_cat *cat, const struct aa_check *const *checks, size_
         if (listed == 0)
             ERR("%s:%d: case %s/%s lists no checks (.checks = AA_CHECKS(&a, ...))", cs->file,
                 cs->lineno, cs->cr_suite, cs->name);
+        for (const char *const *in = cs->instances; in != NULL && *in != NULL; in++)
+            if (aa_inst_find(*in) == NULL)
+                ERR("%s:%d: case %s/%s: unknown instance \"%s\" in .instances (README "
+                    "\"Instances\" lists the names)",
+                    cs->file, cs->lineno, cs->cr_suite, cs->name, *in);
         cat->case_needs[ci] = cs->needs != 0 ? cs->needs : needs;
         if (cat->case_needs[ci] & ~(unsigned)AA_NEED_ALL)
             ERR("%s:%d: case %s/%s: needs takes AA_NEED(agent-server/resource/auth-server) bits",

@@ -75,8 +75,12 @@ static void missing_reason(const struct aa_conf_case *cs, const struct aa_case_s
     switch (st->state) {
     case AA_CASE_BLOCKED:
         aa_buf_printf(msg, "not run: %s", st->blocked_reason ? st->blocked_reason : "blocked");
-        aa_buf_adds(hint, "the case needs this role reachable; put it under test with "
-                          "--target-... or make the embedded reference available");
+        if (st->blocked_skip)
+            aa_buf_adds(hint, "the case needs an instance this run does not have (README "
+                              "\"Instances\")");
+        else
+            aa_buf_adds(hint, "the case needs this role reachable; put it under test with "
+                              "--target-... or make the embedded reference available");
         return;
     case AA_CASE_NOT_RUN:
         if (done)
@@ -234,7 +238,8 @@ int aa_collect_case(const struct aa_cat *cat, const bool *sel, size_t ci,
             aa_buf_init(&msg, 4096);
             aa_buf_init(&hint, 4096);
             missing_reason(cs, st, done, &msg, &hint);
-            best[i].outcome = AA_OUT_ERROR;
+            best[i].outcome =
+                st->state == AA_CASE_BLOCKED && st->blocked_skip ? AA_OUT_SKIP : AA_OUT_ERROR;
             best[i].test_no = c->test_no;
             aa_result_set(&best[i].message, msg.p);
             aa_result_set(&best[i].hint, hint.p);

@@ -128,6 +128,7 @@ enum opt_id {
     O_AUTH_PATH,
     O_LISTEN,
     O_PUBLIC_URL,
+    O_INSTANCE,
     O_DECLARE,
     O_SUITE,
     O_FILTER,
@@ -157,6 +158,7 @@ static const struct opt {
     {"resource-auth-path", O_AUTH_PATH, K_STR},
     {"listen", O_LISTEN, K_ROLE},
     {"public-url", O_PUBLIC_URL, K_ROLE},
+    {"instance", O_INSTANCE, K_ROLE},
     {"declare", O_DECLARE, K_ROLELIST},
     {"suite", O_SUITE, K_LIST},
     {"filter", O_FILTER, K_LIST},
@@ -211,13 +213,34 @@ static void role_cleanup(struct aa_rc_role *r)
     free(r->id);
     free(r->connect_url);
     free(r->unavailable);
+    free(r->kid);
+    free(r->key_file);
     memset(r, 0, sizeof(*r));
+}
+
+static void inst_cleanup(struct aa_rc_inst *i)
+{
+    free(i->name);
+    free(i->case_key);
+    free(i->url);
+    free(i->listen);
+    free(i->id);
+    free(i->connect_url);
+    free(i->unavailable);
+    free(i->kid);
+    free(i->key_file);
+    memset(i, 0, sizeof(*i));
 }
 
 void aa_rconf_cleanup(struct aa_rconf *c)
 {
     for (int r = 0; r < AA_CONF_N_ROLES; r++)
         role_cleanup(&c->roles[r]);
+    for (size_t i = 0; i < c->n_insts; i++)
+        inst_cleanup(&c->insts[i]);
+    free(c->insts);
+    free(c->control_url);
+    free(c->control_token);
     aa_strv_clear(&c->suites);
     aa_strv_clear(&c->filters);
     aa_strv_clear(&c->quirks);
@@ -378,12 +401,40 @@ int aa_rconf_set(struct aa_rconf *c, const char *key, const char *value, bool fr
                            AA_CONF_MAX_LIST);
         return rc;
     }
-    case K_ROLE:
+    case K_ROLE: {
+        const char *eq = strchr(value, '=');
+        char name[64];
+        const struct aa_inst_def *def = NULL;
+
+        /* --listen and --instance also take instance names (resource2=...) */
+        if (eq != NULL && (size_t)(eq - value) < sizeof(name)) {
+            memcpy(name, value, (size_t)(eq - value));
+            name[eq - value] = '\0';
+            def = aa_inst_find(name);
+        }
+        if (o->id == O_INSTANCE || (o->id == O_LISTEN && def != NULL)) {
+            struct aa_rc_inst *in;
+            if (def == NULL)
+                return aa_fail(d, AA_E_INVAL, "README#instances",
+                               "--%s %s: unknown instance (use resource2, auth2, auth-consent or "
+                               "resource-consent)",
+                               key, value);
+            if (o->id == O_INSTANCE && !def->external_ok)
+                return aa_fail(d, AA_E_INVAL, "README#instances",
+                               "--instance %s: the harness always plays %s itself", value,
+                               def->name);
+            if (eq[1] == '\0')
+                return aa_fail(d, AA_E_INVAL, "README#cli", "--%s %s: empty value", key, value);
+            if ((in = aa_rconf_inst(c, def->name, NULL, true)) == NULL)
+                return AA_E_NOMEM;
+            return set_str(o->id == O_INSTANCE ? &in->url : &in->listen, eq + 1);
+        }
         if ((rc = split_role(key, value, true, &role, &rv, d)) != AA_OK)
             return rc;
         if (*rv == '\0')
             return aa_fail(d, AA_E_INVAL, "README#cli", "--%s %s: empty value", key, value);
         return set_str(o->id == O_LISTEN ? &c->roles[role].listen : &c->roles[role].public_url, rv);
+    }
     case K_ROLELIST: {
         struct aa_strv *l;
         if ((rc = split_role(key, value, false, &role, &rv, d)) != AA_OK)
@@ -704,6 +755,29 @@ int aa_rconf_validate(struct aa_rconf *c, struct aa_diag *d)
         (rc = check_path("--resource-auth-path", &c->roles[AA_ROLE_RESOURCE].auth_path,
                          "/data-auth", d)) != AA_OK)
         return rc;
+    for (size_t i = 0; i < c->n_insts; i++) {
+        struct aa_rc_inst *in = &c->insts[i];
+        if (in->url != NULL) {
+            char what[64];
+            aa_snprintf(what, sizeof(what), "--instance %s=", in->name);
+            if ((rc = check_identifier(what, in->url, &c->dev_mode, d)) != AA_OK)
+                return rc;
+            if (in->listen != NULL)
+                return aa_fail(d, AA_E_INVAL, "README#instances",
+                               "instance %s is external (%s); --listen applies only to "
+                               "instances the harness embeds",
+                               in->name, in->url);
+        }
+        if (in->listen != NULL) {
+            char addr[64];
+            uint16_t port;
+            if (aa_parse_listen(in->listen, addr, sizeof(addr), &port) != AA_OK)
+                return aa_fail(d, AA_E_INVAL, "README#cli",
+                               "--listen %s=%s: expected ADDR:PORT (IPv6 as [ADDR]:PORT, port "
+                               "0..65535, 0 = any free port)",
+                               in->name, in->listen);
+        }
+    }
     for (size_t i = 0; i < c->quirks.n; i++) {
         if (aa_quirk_find(c->quirks.v[i]) == NULL) {
             struct aa_buf names;
@@ -737,7 +811,7 @@ static cJSON *strv_json(const struct aa_strv *s)
 
 cJSON *aa_rconf_to_json(const struct aa_rconf *c, bool runtime)
 {
-    cJSON *o = cJSON_CreateObject(), *listen, *pub, *decl;
+    cJSON *o = cJSON_CreateObject(), *listen, *pub, *decl, *inst;
     char num[32];
     const struct aa_rc_role *res = &c->roles[AA_ROLE_RESOURCE];
 
@@ -752,6 +826,7 @@ cJSON *aa_rconf_to_json(const struct aa_rconf *c, bool runtime)
     add_str(o, "resource-auth-path", res->auth_path);
     listen = cJSON_AddObjectToObject(o, "listen");
     pub = cJSON_AddObjectToObject(o, "public-url");
+    inst = cJSON_AddObjectToObject(o, "instance");
     decl = cJSON_AddObjectToObject(o, "declare");
     for (int r = AA_ROLE_AGENT_SERVER; r < AA_CONF_N_ROLES; r++) {
         const struct aa_rc_role *ro = &c->roles[r];
@@ -760,6 +835,12 @@ cJSON *aa_rconf_to_json(const struct aa_rconf *c, bool runtime)
         add_str(pub, name, ro->public_url);
         if (ro->declare.n > 0)
             cJSON_AddItemToObject(decl, name, strv_json(&ro->declare));
+    }
+    for (size_t i = 0; i < c->n_insts; i++) {
+        if (c->insts[i].case_key != NULL)
+            continue;
+        add_str(listen, c->insts[i].name, c->insts[i].listen);
+        add_str(inst, c->insts[i].name, c->insts[i].url);
     }
     cJSON_AddItemToObject(o, "suite", strv_json(&c->suites));
     cJSON_AddItemToObject(o, "filter", strv_json(&c->filters));
@@ -801,8 +882,29 @@ cJSON *aa_rconf_to_json(const struct aa_rconf *c, bool runtime)
             add_str(e, "id", ro->id);
             add_str(e, "connect_url", ro->connect_url);
             add_str(e, "unavailable", ro->unavailable);
+            add_str(e, "kid", ro->kid);
+            add_str(e, "key_file", ro->key_file);
             cJSON_AddBoolToObject(e, "embedded", ro->embedded);
         }
+        roles = cJSON_AddArrayToObject(rt, "instances");
+        for (size_t i = 0; roles != NULL && i < c->n_insts; i++) {
+            const struct aa_rc_inst *in = &c->insts[i];
+            cJSON *e = cJSON_CreateObject();
+            if (e == NULL)
+                break;
+            add_str(e, "name", in->name);
+            add_str(e, "case", in->case_key);
+            add_str(e, "id", in->id);
+            add_str(e, "connect_url", in->connect_url);
+            add_str(e, "unavailable", in->unavailable);
+            add_str(e, "kid", in->kid);
+            add_str(e, "key_file", in->key_file);
+            cJSON_AddBoolToObject(e, "embedded", in->embedded);
+            cJSON_AddBoolToObject(e, "skip", in->skip);
+            cJSON_AddItemToArray(roles, e);
+        }
+        add_str(rt, "control_url", c->control_url);
+        add_str(rt, "control_token", c->control_token);
     }
     return o;
 }
@@ -856,10 +958,34 @@ int aa_rconf_load_runtime(struct aa_rconf *c, const char *path, struct aa_diag *
             continue;
         if ((rc = rt_str(v, "id", &c->roles[r].id, d)) != AA_OK ||
             (rc = rt_str(v, "connect_url", &c->roles[r].connect_url, d)) != AA_OK ||
-            (rc = rt_str(v, "unavailable", &c->roles[r].unavailable, d)) != AA_OK)
+            (rc = rt_str(v, "unavailable", &c->roles[r].unavailable, d)) != AA_OK ||
+            (rc = rt_str(v, "kid", &c->roles[r].kid, d)) != AA_OK ||
+            (rc = rt_str(v, "key_file", &c->roles[r].key_file, d)) != AA_OK)
             goto out;
         c->roles[r].embedded = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "embedded"));
     }
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(rt, "instances"))
+    {
+        const char *name = aa_json_str(v, "name");
+        struct aa_rc_inst *in;
+        if (name == NULL || aa_inst_find(name) == NULL)
+            continue;
+        if ((in = aa_rconf_inst(c, name, aa_json_str(v, "case"), true)) == NULL) {
+            rc = aa_fail(d, AA_E_NOMEM, "README#internals", "out of memory");
+            goto out;
+        }
+        if ((rc = rt_str(v, "id", &in->id, d)) != AA_OK ||
+            (rc = rt_str(v, "connect_url", &in->connect_url, d)) != AA_OK ||
+            (rc = rt_str(v, "unavailable", &in->unavailable, d)) != AA_OK ||
+            (rc = rt_str(v, "kid", &in->kid, d)) != AA_OK ||
+            (rc = rt_str(v, "key_file", &in->key_file, d)) != AA_OK)
+            goto out;
+        in->embedded = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "embedded"));
+        in->skip = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "skip"));
+    }
+    if ((rc = rt_str(rt, "control_url", &c->control_url, d)) != AA_OK ||
+        (rc = rt_str(rt, "control_token", &c->control_token, d)) != AA_OK)
+        goto out;
     rc = aa_rconf_validate(c, d);
 out:
     cJSON_Delete(o);

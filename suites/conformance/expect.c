@@ -367,6 +367,15 @@ bool aa_expect_http(const struct aa_check *c, int rc, const struct aa_diag *d,
         expected_text(e, &exp);
     obs.expected = exp.p;
     obs.actual = actual.p;
+    if (o == AA_OUT_FAIL && !always) {
+        int pr = aa_case_probe(c, e, resp, exp.p, actual.p, why.p);
+        if (pr != 0) {
+            aa_buf_free(&why);
+            aa_buf_free(&actual);
+            aa_buf_free(&exp);
+            return pr == 1;
+        }
+    }
     switch (o) {
     case AA_OUT_PASS:
         aa_check_record(c, AA_OUT_PASS, &obs);

@@ -25,6 +25,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +106,21 @@ static void print_help(FILE *out)
           "      --resource-jwks-path P   identity-level endpoint   (default /data-jwks)\n"
           "      --resource-auth-path P   authorization endpoint    (default /data-auth)\n"
           "  --target-auth-server URL    auth server under test\n"
-          "  --target-delegate \"CMD\"     delegate client command line under test\n"
+          "  --target-delegate \"CMD\"     delegate client command line under test (below)\n"
+          "\n"
+          "The delegate client (--target-delegate; without targets the reference\n"
+          "aauth-delegate is tested): the runner plays the agent server, resource and\n"
+          "auth server on 127.0.0.1:8001/8002/8003 (change with --listen\n"
+          "client-agent|client-resource|client-auth=ADDR:PORT) plus a hostile server, and\n"
+          "runs CMD with /bin/sh -c once per scenario, stdin /dev/null, and:\n"
+          "  AAUTH_AGENT_SERVER  agent server to get an agent token from (POST /delegate/token)\n"
+          "  AAUTH_RESOURCE      the resource's identifier (origin)\n"
+          "  AAUTH_RESOURCE_URL  the URL to GET, e.g. $AAUTH_RESOURCE/data-auth\n"
+          "  AAUTH_AUTH_SERVER   the auth server (clients learn it from the challenge)\n"
+          "  AAUTH_SCENARIO      the scenario name (informational)\n"
+          "CMD must GET $AAUTH_RESOURCE_URL as a delegate (scheme=jwt), follow the\n"
+          "Agent-Auth challenges, print the final body on stdout and exit 0 on a 2xx,\n"
+          "non-zero otherwise, within 20 s. Every request it sends is checked.\n"
           "\n"
           "Embedded roles (those not under test):\n"
           "  --listen ROLE=ADDR:PORT     where the embedded ROLE listens (default\n"
@@ -112,6 +128,9 @@ static void print_help(FILE *out)
           "  --public-url ROLE=URL       identifier the embedded ROLE claims (default: its\n"
           "                              listen origin); ROLE is agent-server, resource or\n"
           "                              auth-server\n"
+          "  --instance NAME=URL         an external second instance (resource2, auth2,\n"
+          "                              auth-consent, resource-consent) when its role is\n"
+          "                              under test; --listen also takes instance names\n"
           "  --declare ROLE=FEATURE      the target implements an optional FEATURE, which\n"
           "                              makes its checks mandatory (undeclared: SKIP)\n"
           "\n"
@@ -161,6 +180,9 @@ static void print_help(FILE *out)
           "  2  usage or configuration error\n"
           "  3  could not test: the target is unreachable, every check is ERROR\n"
           "  4  nothing ran: the selection is empty or every check was skipped\n"
+          "  130, 143  interrupted by SIGINT (Ctrl-C) / SIGTERM: 128 + the signal, as a\n"
+          "     shell reports it; the cases and embedded servers are stopped and the\n"
+          "     temporary directory (with the servers' keys) removed; no reports\n"
           "\n"
           "Examples:\n"
           "  aauth-conformance                          # self-test: embedded reference\n"
@@ -172,9 +194,14 @@ static void print_help(FILE *out)
           "  aauth-conformance --list --suite vectors\n"
           "  aauth-conformance --run-file lab.json --filter 'metadata.*' -j 4\n",
           out);
-    fputs("\nQuirks (--allow-quirk):\n", out);
+    fputs("\nQuirks (--allow-quirk; docs/quirks.md). When a target refuses a request the\n"
+          "harness signed conformantly, the runner re-sends it the ways below and names the\n"
+          "deviation the target accepted; with --allow-quirk NAME the case goes on that\n"
+          "way and its checks are PASS_QUIRK, never PASS:\n",
+          out);
     for (size_t i = 0; i < aa_n_quirks; i++)
-        fprintf(out, "  %-22s %s\n", aa_quirks[i].name, aa_quirks[i].spec);
+        fprintf(out, "  %-22s %s (%s)\n", aa_quirks[i].name, aa_quirks[i].spec,
+                aa_quirks[i].rfc ? aa_quirks[i].rfc : "");
 }
 
 /* ---- command line ------------------------------------------------------- */
@@ -309,22 +336,140 @@ static char *make_results_dir(void)
     return aa_strdup(path);
 }
 
-static void remove_results_dir(const char *dir)
+/* The results directory holds files and one level of subdirectories
+ * (keys/); nothing else is ever created there. */
+static void remove_tree(const char *dir, int depth)
 {
     DIR *dp;
     struct dirent *de;
     char path[4096];
 
-    if (dir == NULL || (dp = opendir(dir)) == NULL)
+    if (dir == NULL || depth > 2 || (dp = opendir(dir)) == NULL)
         return;
     while ((de = readdir(dp)) != NULL) {
+        struct stat st;
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        if (aa_snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) == AA_OK)
+        if (aa_snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) != AA_OK)
+            continue;
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_tree(path, depth + 1);
+        else
             unlink(path);
     }
     closedir(dp);
     rmdir(dir);
+}
+
+static void remove_results_dir(const char *dir)
+{
+    remove_tree(dir, 0);
+}
+
+/* ---- interruption (SIGINT, SIGTERM) -------------------------------------- */
+
+/*
+ * SIGINT and SIGTERM are blocked in every thread of the runner (set before
+ * any thread exists) and taken by one watcher thread with sigwait(), so
+ * neither Criterion's own handlers nor an MHD thread ever sees them. The
+ * watcher stops the case processes, the embedded servers and the control
+ * channel, removes the temporary directory (which holds the servers'
+ * private keys), and exits with 128 + the signal. Case processes inherit
+ * the blocked mask through fork and exec; aa_conf_case_run unblocks it, so
+ * a case still dies of SIGTERM / Ctrl-C.
+ */
+static struct {
+    pthread_mutex_t mu;
+    bool cleaned;           /* the run's own cleanup already happened */
+    char *results_dir;      /* borrowed from the configuration */
+    struct aa_embed *emb;   /* borrowed */
+    struct aa_control *ctl; /* borrowed */
+} sig_state = {PTHREAD_MUTEX_INITIALIZER, false, NULL, NULL, NULL};
+
+/* Children of every thread of this process (the Criterion workers). */
+static void stop_children(void)
+{
+    DIR *tasks = opendir("/proc/self/task");
+    struct dirent *de;
+
+    if (tasks == NULL)
+        return;
+    while ((de = readdir(tasks)) != NULL) {
+        char path[300], buf[4096];
+        FILE *f;
+        size_t n;
+        if (de->d_name[0] == '.')
+            continue;
+        if (aa_snprintf(path, sizeof(path), "/proc/self/task/%s/children", de->d_name) != AA_OK ||
+            (f = fopen(path, "r")) == NULL)
+            continue;
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        for (char *p = buf; *p;) {
+            int64_t pid;
+            size_t len = strspn(p, "0123456789");
+            if (len > 0 && aa_parse_i64(p, len, &pid) == AA_OK && pid > 1)
+                kill((pid_t)pid, SIGTERM);
+            p += len;
+            p += strspn(p, " \n");
+            if (len == 0 && *p != '\0')
+                p++;
+        }
+    }
+    closedir(tasks);
+}
+
+static void *sig_watcher(void *arg)
+{
+    const sigset_t *set = arg;
+    int sig = 0;
+
+    if (sigwait(set, &sig) != 0)
+        return NULL;
+    pthread_mutex_lock(&sig_state.mu);
+    fprintf(stderr,
+            "\naauth-conformance: interrupted by %s: stopping the cases and the embedded "
+            "servers, removing the temporary directory; no reports are written (exit "
+            "%d)\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM", AA_EXIT_SIGNAL_BASE + sig);
+    if (!sig_state.cleaned) {
+        stop_children();
+        aa_control_stop(sig_state.ctl);
+        aa_embed_stop(sig_state.emb);
+        remove_results_dir(sig_state.results_dir);
+        sig_state.cleaned = true;
+    }
+    fflush(NULL);
+    _exit(AA_EXIT_SIGNAL_BASE + sig);
+    return NULL;
+}
+
+static void install_signals(void)
+{
+    static sigset_t set;
+    pthread_t th;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+        return;
+    if (pthread_create(&th, NULL, sig_watcher, &set) != 0) {
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+        return;
+    }
+    pthread_detach(th);
+}
+
+/* Publish what the watcher must clean up (NULLs withdraw it). */
+static void sig_publish(char *dir, struct aa_embed *emb, struct aa_control *ctl)
+{
+    pthread_mutex_lock(&sig_state.mu);
+    sig_state.results_dir = dir;
+    sig_state.emb = emb;
+    sig_state.ctl = ctl;
+    pthread_mutex_unlock(&sig_state.mu);
 }
 
 static int write_json_file(const char *path, const cJSON *o)
@@ -509,6 +654,17 @@ static void print_preamble(const struct aa_rconf *conf, size_t n_sel, size_t n_c
         else if (ro->unavailable != NULL)
             printf("  %-13s unavailable: %s\n", aa_role_name((enum aa_role)r), ro->unavailable);
     }
+    for (size_t i = 0; i < conf->n_insts; i++) {
+        const struct aa_rc_inst *in = &conf->insts[i];
+        if (in->case_key != NULL)
+            continue;
+        if (in->url != NULL)
+            printf("  %-16s external: %s\n", in->name, in->url);
+        else if (in->embedded && in->unavailable == NULL)
+            printf("  %-16s embedded: %s\n", in->name, in->id ? in->id : "");
+        else if (in->unavailable != NULL)
+            printf("  %-16s unavailable: %s\n", in->name, in->unavailable);
+    }
     printf("  clock %s %lld, seed %llu, %zu check%s in %zu case%s\n\n",
            conf->clock_frozen ? "frozen at" : "now,", (long long)conf->clock_value,
            (unsigned long long)conf->seed, n_sel, n_sel == 1 ? "" : "s", n_cases,
@@ -558,6 +714,10 @@ static int run_all(struct aa_rconf *conf, const struct aa_cat *cat, const bool *
     char **transcripts = calloc(cat->n_cases + 1, sizeof(char *));
     struct aa_case_status *status = calloc(cat->n_cases + 1, sizeof(*status));
     struct aa_embed *emb = NULL;
+    struct aa_control *ctl = NULL;
+    const char **inames = NULL;
+    char **ikeys = NULL;
+    size_t n_inst = 0, inst_cap = 1;
     unsigned needs = 0;
     size_t n_cases = 0;
     char cfgpath[4096];
@@ -576,9 +736,63 @@ static int run_all(struct aa_rconf *conf, const struct aa_cat *cat, const bool *
         if (case_sel[ci]) {
             needs |= cat->case_needs[ci];
             n_cases++;
+            for (const char *const *in = cat->cases[ci]->instances; in && *in; in++)
+                inst_cap++;
         }
-    aa_embed_start(conf, needs, &emb);
+    inames = calloc(inst_cap, sizeof(*inames));
+    ikeys = calloc(inst_cap, sizeof(*ikeys));
+    if (inames == NULL || ikeys == NULL) {
+        rc = AA_EXIT_USAGE;
+        goto out;
+    }
+    /* shared instances once, per-case ones once per case (with its key) */
     for (size_t ci = 0; ci < cat->n_cases; ci++) {
+        const struct aa_conf_case *cs = cat->cases[ci];
+        if (!case_sel[ci])
+            continue;
+        for (const char *const *in = cs->instances; in && *in; in++) {
+            const struct aa_inst_def *def = aa_inst_find(*in);
+            bool dup = false;
+            if (def == NULL)
+                continue;
+            if (def->per_case) {
+                char key[256];
+                aa_snprintf(key, sizeof(key), "%s/%s", cs->cr_suite, cs->name);
+                if ((ikeys[n_inst] = aa_strdup(key)) == NULL) {
+                    rc = AA_EXIT_USAGE;
+                    goto out;
+                }
+            } else {
+                for (size_t k = 0; k < n_inst && !dup; k++)
+                    dup = ikeys[k] == NULL && strcmp(inames[k], def->name) == 0;
+                if (dup)
+                    continue;
+            }
+            inames[n_inst++] = def->name;
+        }
+    }
+
+    if ((conf->results_dir = make_results_dir()) == NULL) {
+        fprintf(stderr, "aauth-conformance: cannot create a results directory in %s: %s\n",
+                getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", strerror(errno));
+        rc = AA_EXIT_USAGE;
+        goto out;
+    }
+    sig_publish(conf->results_dir, NULL, NULL);
+    aa_embed_start(conf, needs, inames, (const char *const *)ikeys, &emb);
+    sig_publish(conf->results_dir, emb, NULL);
+    {
+        struct aa_diag d;
+        aa_diag_clear(&d);
+        if (aa_control_start(emb, conf, &ctl, &d) != AA_OK)
+            fprintf(stderr,
+                    "aauth-conformance: no control channel (%s); cases that read the "
+                    "embedded servers' state will report ERROR\n",
+                    d.msg);
+    }
+    sig_publish(conf->results_dir, emb, ctl);
+    for (size_t ci = 0; ci < cat->n_cases; ci++) {
+        const struct aa_conf_case *cs = cat->cases[ci];
         if (!case_sel[ci])
             continue;
         case_run[ci] = true;
@@ -592,6 +806,22 @@ static int run_all(struct aa_rconf *conf, const struct aa_cat *cat, const bool *
                 break;
             }
         }
+        for (const char *const *in = cs->instances; case_run[ci] && in && *in; in++) {
+            const struct aa_inst_def *def = aa_inst_find(*in);
+            char key[256];
+            struct aa_rc_inst *ri;
+            aa_snprintf(key, sizeof(key), "%s/%s", cs->cr_suite, cs->name);
+            ri = def ? aa_rconf_inst(conf, def->name, def->per_case ? key : NULL, false) : NULL;
+            if (ri != NULL && ri->unavailable == NULL && (ri->url != NULL || ri->embedded))
+                continue;
+            status[ci].state = AA_CASE_BLOCKED;
+            status[ci].blocked_skip = ri != NULL && ri->skip;
+            status[ci].blocked_reason =
+                aa_strdup(ri && ri->unavailable ? ri->unavailable
+                                                : "an instance this case needs is not "
+                                                  "available");
+            case_run[ci] = false;
+        }
     }
     if (fill_run_info(run, conf) != AA_OK) {
         fputs("aauth-conformance: out of memory\n", stderr);
@@ -602,12 +832,6 @@ static int run_all(struct aa_rconf *conf, const struct aa_cat *cat, const bool *
         print_preamble(conf, n_sel, n_cases);
     fflush(stdout);
 
-    if ((conf->results_dir = make_results_dir()) == NULL) {
-        fprintf(stderr, "aauth-conformance: cannot create a results directory in %s: %s\n",
-                getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", strerror(errno));
-        rc = AA_EXIT_USAGE;
-        goto out;
-    }
     if (aa_snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", conf->results_dir) != AA_OK ||
         (cfg = aa_rconf_to_json(conf, true)) == NULL || write_json_file(cfgpath, cfg) != AA_OK ||
         setenv(AA_CONF_ENV, cfgpath, 1) != 0) {
@@ -652,9 +876,22 @@ static int run_all(struct aa_rconf *conf, const struct aa_cat *cat, const bool *
                 printf("\n######## case %s/%s: transcript ########\n%s", cat->cases[ci]->cr_suite,
                        cat->cases[ci]->name, transcripts[ci]);
 out:
-    aa_embed_stop(emb);
-    if (conf->results_dir != NULL)
-        remove_results_dir(conf->results_dir);
+    pthread_mutex_lock(&sig_state.mu);
+    if (!sig_state.cleaned) {
+        aa_control_stop(ctl);
+        aa_embed_stop(emb);
+        if (conf->results_dir != NULL)
+            remove_results_dir(conf->results_dir);
+        sig_state.cleaned = true;
+    }
+    sig_state.results_dir = NULL;
+    sig_state.emb = NULL;
+    sig_state.ctl = NULL;
+    pthread_mutex_unlock(&sig_state.mu);
+    for (size_t k = 0; ikeys != NULL && k < n_inst; k++)
+        free(ikeys[k]);
+    free(ikeys);
+    free(inames);
     cJSON_Delete(cfg);
     for (size_t ci = 0; status != NULL && ci < cat->n_cases; ci++)
         free(status[ci].blocked_reason);
@@ -724,6 +961,7 @@ int main(int argc, char **argv)
     aa_run_init(&run);
     aa_buf_init(&errors, 1024 * 1024);
     aa_diag_clear(&d);
+    install_signals();
 
     if ((ex = parse_cli(argc, argv, &cl)) != AA_EXIT_OK)
         goto done;

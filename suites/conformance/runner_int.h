@@ -9,6 +9,9 @@
  *   expect.c     comparison helpers and the PROFILE#9 HTTP classifier
  *   embed.c      embedded reference servers for roles not under test
  *   collect.c    merging case result files into a struct aa_run
+ *   instances.c  the table of extra instances (resource2, auth2, ...)
+ *   record.c     recording fronts and the hostile server of the client suite
+ *   control.c    the loopback control channel between cases and the runner
  *   main.c       the command line and the run itself
  */
 #ifndef RUNNER_INT_H
@@ -35,6 +38,10 @@ enum {
     AA_EXIT_UNREACHABLE = 3,
     AA_EXIT_NOTHING = 4
 };
+/* Interrupted by SIGINT / SIGTERM: 128 + the signal (130 / 143), as shells
+ * report a job killed by it; the temporary directory is removed and the
+ * embedded servers stopped first (main.c). */
+#define AA_EXIT_SIGNAL_BASE 128
 
 /* ---- string vectors ---------------------------------------------------- */
 struct aa_strv {
@@ -60,7 +67,36 @@ struct aa_rc_role {
     char *id;          /* identifier in use */
     char *connect_url; /* where the harness connects */
     char *unavailable; /* why an embedded role could not start */
+    char *kid;         /* embedded: signing kid */
+    char *key_file;    /* embedded: the private JWK, 0600 in the results dir */
 };
+
+/* An extra instance (instances.c): from --instance NAME=URL / --listen
+ * NAME=ADDR:PORT, or added at run time by the runner. */
+struct aa_rc_inst {
+    char *name;     /* "resource2" */
+    char *case_key; /* per-case instances: "cr_suite/name", else NULL */
+    char *url;      /* --instance NAME=URL: an external implementation */
+    char *listen;   /* --listen NAME=ADDR:PORT */
+    /* decided at run time */
+    bool embedded;
+    bool skip; /* unavailable because the user did not provide it (SKIP) */
+    char *id, *connect_url, *unavailable, *kid, *key_file;
+};
+
+/* Static description of an instance name. */
+struct aa_inst_def {
+    const char *name;
+    enum aa_role role;
+    bool per_case;       /* one instance for every case that lists it */
+    bool external_ok;    /* --instance NAME=URL is accepted */
+    const char *implies; /* another instance it needs, or NULL */
+    unsigned role_needs; /* AA_NEED bits of roles it needs started */
+    const char *what;    /* one line for messages and docs */
+};
+const struct aa_inst_def *aa_inst_find(const char *name);
+extern const struct aa_inst_def aa_inst_defs[];
+extern const size_t aa_n_inst_defs;
 
 struct aa_rconf {
     struct aa_rc_role roles[AA_CONF_N_ROLES];
@@ -82,7 +118,15 @@ struct aa_rconf {
     bool any_target;
     char *results_dir;
     char *source; /* run file path, for messages */
+    struct aa_rc_inst *insts;
+    size_t n_insts;
+    char *control_url;   /* runtime: the runner's control channel */
+    char *control_token; /* runtime: its bearer token */
 };
+/* The entry for |name| (and |case_key| for per-case ones; NULL: shared),
+ * optionally created. NULL when absent (or out of memory). */
+struct aa_rc_inst *aa_rconf_inst(struct aa_rconf *c, const char *name, const char *case_key,
+                                 bool create);
 
 void aa_rconf_init(struct aa_rconf *c);
 void aa_rconf_cleanup(struct aa_rconf *c);
@@ -113,6 +157,8 @@ cJSON *aa_rconf_to_json(const struct aa_rconf *c, bool runtime);
 int aa_rconf_load_runtime(struct aa_rconf *c, const char *path, struct aa_diag *d);
 /* Names of the features the embedded reference declares for |role|. */
 const char *const *aa_embedded_features(enum aa_role role);
+/* The same; the resource adds "data-exchange" when it has a downstream. */
+const char *const *aa_embedded_features_x(enum aa_role role, bool downstream);
 
 /* ---- catalogue --------------------------------------------------------- */
 struct aa_cat {
@@ -159,12 +205,68 @@ void aa_cat_kebab(const char *in, char *out, size_t cap);
 
 /* ---- embedded reference servers --------------------------------------- */
 struct aa_embed;
-/* Start the reference for every role in |needs| (AA_NEED bits) that is not
- * under test, recording id/connect_url or the reason it is unavailable in
- * |conf|. Never fails as a whole: a role that does not start is reported
- * per role. */
-int aa_embed_start(struct aa_rconf *conf, unsigned needs, struct aa_embed **out);
+struct aa_rec;
+/*
+ * Start the reference for every role in |needs| (AA_NEED bits) that is not
+ * under test, and the instances listed in |inst_names| (NULL-terminated;
+ * per-case ones once per entry of |case_keys|, same length, NULL for
+ * shared), recording id/connect_url/kid/key file or the reason it is
+ * unavailable in |conf|. Keys go to |conf->results_dir|/keys. Never fails
+ * as a whole: what does not start is reported per role / instance.
+ */
+int aa_embed_start(struct aa_rconf *conf, unsigned needs, const char *const *inst_names,
+                   const char *const *case_keys, struct aa_embed **out);
 void aa_embed_stop(struct aa_embed *e);
+/* Lookups for the control channel (thread-safe after start). |name| is a
+ * role or instance name; |case_key| selects a per-case instance. */
+struct aa_ref_server *aa_embed_server(struct aa_embed *e, const char *name, const char *case_key);
+struct aa_ref_clock *aa_embed_clock(struct aa_embed *e, const char *name, const char *case_key);
+struct aa_rec *aa_embed_recorder(struct aa_embed *e, const char *name);
+
+/* ---- recording fronts and the hostile server (record.c) ---------------- */
+enum aa_rec_kind {
+    AA_REC_FRONT = 0, /* forward to an upstream reference server */
+    AA_REC_HOSTILE,   /* answer by mode (client suite, PROFILE#9 CL) */
+    AA_REC_SINK       /* answer 404 (redirect and insecure-URL targets) */
+};
+struct aa_rec_opts {
+    const char *name;
+    enum aa_rec_kind kind;
+    const char *bind; /* NULL: 127.0.0.1 */
+    uint16_t port;
+    const struct aa_jwk *key; /* HOSTILE: its signing key */
+};
+int aa_rec_start(const struct aa_rec_opts *o, struct aa_rec **out, struct aa_diag *d) AA_WUR;
+const char *aa_rec_origin(const struct aa_rec *r);
+void aa_rec_set_upstream(struct aa_rec *r, const char *url);
+void aa_rec_set_peer(struct aa_rec *r, const char *sink_origin);
+int aa_rec_set_mode(struct aa_rec *r, const char *mode, struct aa_diag *d);
+/* {"next":N,"entries":[...]} for entries with seq >= since. */
+cJSON *aa_rec_json(struct aa_rec *r, uint64_t since);
+void aa_rec_stop(struct aa_rec *r);
+
+/* ---- control channel (control.c) --------------------------------------- */
+struct aa_control;
+/* Start the loopback control server; sets conf->control_url/_token. */
+int aa_control_start(struct aa_embed *e, struct aa_rconf *conf, struct aa_control **out,
+                     struct aa_diag *d) AA_WUR;
+void aa_control_stop(struct aa_control *c);
+/* Case side: one request to the control channel; |*out| the JSON answer. */
+int aa_control_call(const struct aa_rconf *conf, const char *method, const char *path_query,
+                    cJSON **out, struct aa_diag *d) AA_WUR;
+
+/* ---- quirk probes (case.c) -------------------------------------------- */
+/*
+ * Called by aa_expect_http when |c| fails because |resp| has a 4xx status
+ * while |e| expected success: if |resp| answered the last request the case
+ * signed conformantly, probe the signer quirks (quirks.c) and record the
+ * outcome for |c| (returns 1: rescued by an allowed quirk, PASS_QUIRK and
+ * *resp replaced by the accepted answer; 2: recorded a failure naming the
+ * deviation or the probes tried). 0: not applicable, nothing recorded.
+ */
+int aa_case_probe(const struct aa_check *c, const struct aa_http_expect *e,
+                  const struct aa_http_response *resp, const char *expected_text,
+                  const char *actual_text, const char *why);
 
 /* ---- collecting results ------------------------------------------------ */
 enum aa_case_state {
@@ -174,6 +276,7 @@ enum aa_case_state {
 };
 struct aa_case_status {
     enum aa_case_state state;
+    bool blocked_skip; /* BLOCKED by an instance the user did not provide: SKIP */
     bool crashed;
     int signal;
     int exit_code;

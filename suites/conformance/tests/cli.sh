@@ -198,8 +198,8 @@ EOF
 
 unreachable)
   need_python
-  run 0 list "$R" --list=json --target-agent-server http://127.0.0.1:1
-  run 3 unreachable "$R" --no-color --target-agent-server http://127.0.0.1:1 --report-dir "$W/r"
+  run 0 list "$R" --list=json --suite metadata --target-agent-server http://127.0.0.1:1
+  run 3 unreachable "$R" --no-color --suite metadata --target-agent-server http://127.0.0.1:1 --report-dir "$W/r"
   py every_check_is_error "$W/list.out" "$W/r/report.json" <<EOF
 $LOAD
 cat = load(sys.argv[1]); rep = load(sys.argv[2])
@@ -254,7 +254,7 @@ EOF
 
 hostile_fails)
   need_python
-  run 1 bad "$H" bad -- "$R" --no-color --target-agent-server '{URL}' --report-dir "$W/r"
+  run 1 bad "$H" bad -- "$R" --no-color --suite metadata --target-agent-server '{URL}' --report-dir "$W/r"
   py report_names_the_failures "$W/r/report.json" <<EOF
 $LOAD
 rep = load(sys.argv[1]); c = by_id(rep)
@@ -276,7 +276,7 @@ EOF
 
 hostile_good)
   need_python
-  run 0 good "$H" good -- "$R" --no-color --verbose --target-agent-server '{URL}' --report-dir "$W/r"
+  run 0 good "$H" good -- "$R" --no-color --suite metadata --verbose --target-agent-server '{URL}' --report-dir "$W/r"
   contains verbose_transcript "$W/good.out" ">>> HARNESS REQUEST to http://127.0.0.1:"
   py undeclared_feature_is_skipped_not_passed "$W/r/report.json" <<EOF
 $LOAD
@@ -286,7 +286,7 @@ assert u["outcome"] == "SKIP" and "declare" in u["message"], u
 assert all(v["outcome"] == "PASS" for k, v in c.items() if k != u["id"])
 EOF
   # declared, the same feature becomes mandatory - and this server lacks it
-  run 1 declared "$H" good -- "$R" --no-color --target-agent-server '{URL}' \
+  run 1 declared "$H" good -- "$R" --no-color --suite metadata --target-agent-server '{URL}' \
     --declare agent-server=user-authorization
   contains declared_fails "$W/declared.out" "metadata.agent.user-authorization-members"
   ;;
@@ -337,6 +337,11 @@ want = {
   "fixtures.exits": "ERROR", "fixtures.hangs": "ERROR", "fixtures.needs-auth-server": "ERROR",
   "fixtures.flow.first-a": "PASS", "fixtures.flow.first-b": "PASS", "fixtures.flow.second": "FAIL",
   "fixtures.signed-request": "ERROR",
+  "fixtures.quirk-flow.get": "ERROR", "fixtures.quirk-flow.post": "ERROR",
+  "fixtures.quirk-flow.body": "ERROR",
+  "fixtures.inst.role-key": "ERROR", "fixtures.inst.present": "ERROR",
+  "fixtures.inst.hits": "ERROR", "fixtures.inst.clock": "ERROR",
+  "fixtures.inst.clock-isolated": "ERROR",
 }
 got = {k: v["outcome"] for k, v in c.items()}
 assert got == want, {k: (got.get(k), w) for k, w in want.items() if got.get(k) != w}
@@ -346,6 +351,7 @@ assert "did not record" in msg("fixtures.forgets-forgotten")
 assert "exited with status 3" in msg("fixtures.exits")
 assert "timeout" in msg("fixtures.hangs")
 assert "could not start" in msg("fixtures.needs-auth-server")
+assert "auth server is not available" in msg("fixtures.quirk-flow.get"), msg("fixtures.quirk-flow.get")
 assert "not evaluated" in msg("fixtures.not-evaluated")
 assert c["fixtures.quirk-allowed"]["quirk"] == "legacy-base"
 assert "--allow-quirk=signature-base64url" in c["fixtures.quirk-denied"]["hint"]
@@ -381,6 +387,174 @@ seed_report)
   contains seed_only_summary "$W/seed_only.out" "Total: 1 | Passed: 1 | Failed: 0"
   if grep -q "TEST 2" "$W/seed_only.out"; then fail "--seed-tests-only printed TEST 2"; else
     ok "--seed-tests-only stops at the seed's tests"; fi
+  ;;
+
+quirk_probes)
+  need_python
+  # a conforming third-party resource: no probe, plain PASS
+  run 0 strict "$H" strict -- "$F" --no-color --target-resource '{URL}' --report-dir "$W/strict"
+  py control_passes_plainly "$W/strict/report.json" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1]))
+assert [v["outcome"] for v in c.values()] == ["PASS"] * 3, c
+assert "quirk probe" not in c["fixtures.quirk-flow.get"]["transcript"]
+EOF
+  for mq in "legacy-base:legacy-base:RFC 9421 §2.5" \
+            "sig-base64url:signature-base64url:RFC 8941 §3.3.5" \
+            "host-authority:authority-from-host:RFC 9421 §2.2.3" \
+            "window-10s:narrow-created-window:RFC 9421 §2.3"; do
+    mode=${mq%%:*}; rest=${mq#*:}; quirk=${rest%%:*}; rfc=${rest#*:}
+    # window-10s: the harness clock runs 30 s ahead of the target's, which
+    # the profile's 60 s window tolerates and a 10 s window does not
+    extra=""
+    [ "$mode" = window-10s ] && extra="--clock frozen=$(( $(date +%s) + 30 ))"
+    run 1 "$mode" "$H" "$mode" -- "$F" --no-color --target-resource '{URL}' $extra \
+      --report-dir "$W/$mode"
+    py "${mode}_named_without_quirk" "$W/$mode/report.json" "$quirk" "$rfc" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1])); quirk, rfc = sys.argv[2], sys.argv[3]
+g = c["fixtures.quirk-flow.get"]
+assert g["outcome"] == "FAIL" and g["quirk"] is None, g
+assert quirk in g["hint"] and rfc in g["hint"], g["hint"]
+assert "--allow-quirk=" + quirk in g["hint"], g["hint"]
+tr = g["transcript"]
+assert "rejected conformant request" in tr and '"@signature-params": (' in tr, tr[-3000:]
+assert "quirk probe " + quirk in tr, "the probes are in the transcript"
+assert all(v["outcome"] not in ("PASS", "PASS_QUIRK") for v in c.values()), c
+EOF
+    run 0 "${mode}_allowed" "$H" "$mode" -- "$F" --no-color --target-resource '{URL}' $extra \
+      --allow-quirk "$quirk" --report-dir "$W/${mode}_allowed"
+    py "${mode}_continues_as_pass_quirk" "$W/${mode}_allowed/report.json" "$quirk" <<EOF
+$LOAD
+rep = load(sys.argv[1]); c = by_id(rep); quirk = sys.argv[2]
+assert sorted(c) == ["fixtures.quirk-flow.body", "fixtures.quirk-flow.get", "fixtures.quirk-flow.post"]
+for v in c.values():
+    assert v["outcome"] == "PASS_QUIRK" and v["quirk"] == quirk, v
+assert rep["totals"]["pass"] == 0 and rep["quirks"] == [quirk], rep["totals"]
+EOF
+  done
+  run 2 unknown_quirk "$F" --no-color --allow-quirk no-such-quirk
+  contains unknown_quirk_named "$W/unknown_quirk.err" "no-such-quirk"
+  ;;
+
+client_selftest)
+  need_python
+  run 0 client "$R" --no-color --suite client --report-dir "$W/r"
+  py every_client_check_passes_against_the_reference_delegate "$W/r/report.json" <<EOF
+$LOAD
+rep = load(sys.argv[1]); c = by_id(rep)
+assert len(c) >= 24 and all(k.startswith("client.") for k in c), sorted(c)
+bad = {k: (v["outcome"], v["actual"]) for k, v in c.items() if v["outcome"] != "PASS"}
+assert not bad, bad
+assert "signed requests: " in c["client.sig.verifies"]["actual"], c["client.sig.verifies"]
+assert "aauth-delegate" in c["client.run.fetch"]["transcript"]
+assert all(t["role"] != "delegate" for t in rep["targets"]), rep["targets"]
+EOF
+  ;;
+
+client_target)
+  need_python
+  D=$(dirname "$R")/../../reference/aauth-delegate
+  [ -x "$D" ] || { echo "SKIP: aauth-delegate not built" >&2; exit 77; }
+  L="--listen client-agent=127.0.0.1:0 --listen client-auth=127.0.0.1:0 --listen client-resource=127.0.0.1:0"
+  run 0 list "$R" --list=json --target-delegate "$D get x"
+  py only_client_checks_selected "$W/list.out" <<EOF
+$LOAD
+ids = [c["id"] for c in load(sys.argv[1])["checks"]]
+assert ids and all(i.startswith("client.") for i in ids), ids
+EOF
+  run 0 conformant "$R" --no-color $L --target-delegate "'$D' -q get \"\$AAUTH_RESOURCE_URL\"" \
+    --report-dir "$W/ok"
+  # the seed's defect: base64url signatures (PROFILE#2.12 S1)
+  run 1 b64url "$R" --no-color $L \
+    --target-delegate "'$D' -q --variant sig-b64url get \"\$AAUTH_RESOURCE_URL\"" --report-dir "$W/b64"
+  py base64url_fails_citing_rfc8941 "$W/b64/report.json" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1]))
+e = c["client.sig.encoding"]
+assert e["outcome"] == "FAIL" and "RFC 8941 §3.3.5" in e["hint"] and "base64url" in e["actual"], e
+assert e["actual"].split(": ", 1)[0] in ("GET /data-auth", "POST /agent/token"), e["actual"]
+assert c["client.sig.verifies"]["outcome"] == "PASS", c["client.sig.verifies"]
+assert c["client.sig.labels"]["outcome"] == "PASS"
+EOF
+  run 1 legacy "$R" --no-color $L \
+    --target-delegate "'$D' -q --variant legacy-base get \"\$AAUTH_RESOURCE_URL\"" --report-dir "$W/legacy"
+  py legacy_base_fails_verification "$W/legacy/report.json" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1]))
+v = c["client.sig.verifies"]
+assert v["outcome"] == "FAIL" and "legacy base" in v["actual"] and "RFC 9421 §2.5" in v["hint"], v
+assert c["client.sig.encoding"]["outcome"] == "PASS"
+EOF
+  # a client that signs nothing and follows redirects: the CL checks fail
+  if command -v curl >/dev/null 2>&1; then
+    run 1 curl "$R" --no-color $L --target-delegate 'curl -sL --max-time 15 "$AAUTH_RESOURCE_URL"' \
+      --report-dir "$W/curl"
+    py naive_client_fails "$W/curl/report.json" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1]))
+for k in ("client.run.fetch", "client.sig.verifies", "client.cl01.insecure-auth-server",
+          "client.cl02.malformed-challenge", "client.cl05.endless-response"):
+    assert c[k]["outcome"] == "FAIL", (k, c[k])
+assert "had to stop it" in c["client.cl05.endless-response"]["hint"]
+EOF
+  fi
+  # with --target-delegate the servers take the PROFILE#1 ports unless told
+  # otherwise; asserted only when those ports are free on this machine
+  if python3 -c 'import socket,sys
+for p in (8001,8002,8003):
+    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try: s.bind(("127.0.0.1",p))
+    except OSError: sys.exit(1)
+    finally: s.close()'; then
+    run 0 fixed_ports "$R" --no-color --target-delegate "'$D' -q get \"\$AAUTH_RESOURCE_URL\""
+    contains fixed_agent_port "$W/fixed_ports.out" "client-agent     embedded: http://127.0.0.1:8001"
+    contains fixed_resource_port "$W/fixed_ports.out" "client-resource  embedded: http://127.0.0.1:8002"
+  else
+    echo "note: ports 8001-8003 busy; the fixed-port default was not exercised"
+  fi
+  ;;
+
+instances_control)
+  need_python
+  run 0 instances "$F" --no-color --filter 'fixtures.inst.*' --report-dir "$W/r"
+  py instances_keys_hits_and_clocks "$W/r/report.json" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1]))
+assert len(c) == 5 and all(v["outcome"] == "PASS" for v in c.values()), {k: (v["outcome"], v["actual"], v["message"]) for k, v in c.items()}
+EOF
+  contains resource2_started "$W/instances.out" "resource2        embedded: http://127.0.0.1:"
+  # the resource under test: its instances are the user's to provide
+  run 4 external "$F" --no-color --target-resource http://127.0.0.1:1 --filter 'fixtures.inst.*' \
+    --report-dir "$W/ext"
+  py external_role_instance_skipped_with_reason "$W/ext/report.json" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1]))
+for v in c.values():
+    assert v["outcome"] == "SKIP" and "--instance resource2=URL" in v["message"], v
+EOF
+  run 2 not_external "$F" --instance auth-timetravel=http://127.0.0.1:3
+  contains not_external_named "$W/not_external.err" "auth-timetravel"
+  run 2 unknown_instance "$F" --listen no-such=127.0.0.1:0
+  ;;
+
+interrupt)
+  # the command the client suite runs signals the runner (the parent of its
+  # parent) and waits; the runner must clean up and exit 128 + signal
+  mkdir -p "$W/tmp"
+  for sig in INT TERM; do
+    want=130; [ "$sig" = TERM ] && want=143
+    TMPDIR="$W/tmp" run $want "sig$sig" "$R" --no-color \
+      --listen client-agent=127.0.0.1:0 --listen client-auth=127.0.0.1:0 \
+      --listen client-resource=127.0.0.1:0 \
+      --target-delegate "kill -$sig \$(awk '{print \$4}' /proc/\$PPID/stat); sleep 30"
+    contains "sig${sig}_explained" "$W/sig$sig.err" "interrupted by SIG$sig"
+    if ls "$W/tmp" | grep -q aauth-conformance; then
+      fail "sig$sig: the temporary directory was left behind: $(ls "$W/tmp")"
+    else
+      ok "sig$sig: temporary directory removed"
+    fi
+  done
   ;;
 
 *)

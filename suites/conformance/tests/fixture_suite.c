@@ -8,6 +8,7 @@
  */
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "aa_runner.h"
@@ -167,4 +168,200 @@ AA_CASE(fixtures, flow, .checks = AA_CHECKS(&fx_flow_1a, &fx_flow_1b, &fx_flow_2
     aa_check_pass(&fx_flow_1a, "value-1");
     aa_check_pass(&fx_flow_1b, NULL);
     aa_check_fail(&fx_flow_2, "ok", "broken", "the second step is broken on purpose");
+}
+
+/* ---- a signed flow against the resource under test: the quirk probes ------- */
+
+/* Judged against tools/aa_conf_hostile's quirk modes (tests/cli.sh
+ * quirk_probes): a deviating resource refuses the conformant GET, the
+ * probes name the deviation, and with --allow-quirk the POST and the body
+ * check still run, as PASS_QUIRK. */
+AA_CHECK(fx_qf_get, .id = "fixtures.quirk-flow.get", .suite = "fixtures",
+         .title = "signed GET to the resource's hwk endpoint", .role = AA_ROLE_RESOURCE,
+         .level = AA_LEVEL_MUST, .spec = "PROFILE#2", .expect = "200");
+AA_CHECK(fx_qf_post, .id = "fixtures.quirk-flow.post", .suite = "fixtures",
+         .title = "signed POST with a JSON body", .role = AA_ROLE_RESOURCE, .level = AA_LEVEL_MUST,
+         .spec = "PROFILE#2.8", .expect = "200");
+AA_CHECK(fx_qf_body, .id = "fixtures.quirk-flow.body", .suite = "fixtures",
+         .title = "the POST answer grants access", .role = AA_ROLE_RESOURCE, .level = AA_LEVEL_MUST,
+         .spec = "PROFILE#6.2", .expect = "\"method\":\"POST\"");
+
+AA_CASE(fixtures, quirk_flow, .checks = AA_CHECKS(&fx_qf_get, &fx_qf_post, &fx_qf_body))
+{
+    const struct aa_conf_target *r = aa_conf_target(AA_ROLE_RESOURCE);
+    struct aa_http_request req = {0};
+    struct aa_http_response resp;
+    struct aa_http_headers h;
+    struct aa_sign_cred cred = {0};
+    struct aa_jwk key = {0};
+    struct aa_diag d;
+    char url[1024];
+    int rc;
+
+    aa_http_response_init(&resp);
+    aa_http_headers_init(&h);
+    aa_diag_clear(&d);
+    if ((rc = aa_jwk_generate(AA_KTY_OKP, "fixture-key", &key)) != AA_OK) {
+        aa_check_fault(&fx_qf_get, "generating a key", rc, NULL);
+        aa_check_not_evaluated(&fx_qf_get, AA_CHECKS(&fx_qf_post, &fx_qf_body));
+        return;
+    }
+    cred.scheme = AA_SIGKEY_HWK;
+    aa_snprintf(url, sizeof(url), "%s%s", r->connect_url ? r->connect_url : "", r->hwk_path);
+    req.method = "GET";
+    req.url = url;
+    rc = aa_conf_send_signed("HARNESS", &req, &key, &cred, NULL, &resp, NULL, &d);
+    aa_expect_status(&fx_qf_get, rc, &d, &resp, 200, NULL);
+
+    aa_http_headers_add(&h, "Content-Type", "application/json");
+    req.method = "POST";
+    req.headers = &h;
+    req.body = "{\"hello\":\"quirks\"}";
+    req.body_len = strlen(req.body);
+    rc = aa_conf_send_signed("HARNESS", &req, &key, &cred, NULL, &resp, NULL, &d);
+    if (aa_expect_status(&fx_qf_post, rc, &d, &resp, 200, NULL))
+        aa_expect_true(&fx_qf_body, resp.body && strstr(resp.body, "\"method\":\"POST\""),
+                       fx_qf_body.expect, "%.200s", resp.body ? resp.body : "");
+    else
+        aa_check_not_evaluated(&fx_qf_post, AA_CHECKS(&fx_qf_body));
+    aa_http_response_cleanup(&resp);
+    aa_http_headers_cleanup(&h);
+    aa_jwk_cleanup(&key);
+}
+
+/* ---- instances, role keys and the control channel ------------------------- */
+
+FX(fx_inst_key, "fixtures.inst.role-key", AA_LEVEL_MUST, .rfc = NULL);
+FX(fx_inst_present, "fixtures.inst.present", AA_LEVEL_MUST, .rfc = NULL);
+FX(fx_inst_hits, "fixtures.inst.hits", AA_LEVEL_MUST, .rfc = NULL);
+FX(fx_inst_clock, "fixtures.inst.clock", AA_LEVEL_MUST, .rfc = NULL);
+FX(fx_inst_isolated, "fixtures.inst.clock-isolated", AA_LEVEL_MUST, .rfc = NULL);
+
+/* POST {as}/agent/token "request_type=auth" signed hwk with |offset| on
+ * created: 400 once the signature is accepted (hwk is refused for auth,
+ * PROFILE#6.3), 401 when created is outside the server's window. */
+static long fx_token_status(const char *as, int64_t offset, struct aa_diag *d)
+{
+    struct aa_http_request req = {0};
+    struct aa_http_response resp;
+    struct aa_http_headers h;
+    struct aa_sign_cred cred = {0};
+    struct aa_sign_opts o = {0};
+    struct aa_jwk key = {0};
+    char url[1024];
+    long status = -1;
+
+    aa_http_response_init(&resp);
+    aa_http_headers_init(&h);
+    if (aa_jwk_generate(AA_KTY_OKP, "fixture-key", &key) != AA_OK)
+        return -1;
+    aa_snprintf(url, sizeof(url), "%s/agent/token", as);
+    aa_http_headers_add(&h, "Content-Type", "application/x-www-form-urlencoded");
+    cred.scheme = AA_SIGKEY_HWK;
+    o.created_offset = offset;
+    req.method = "POST";
+    req.url = url;
+    req.headers = &h;
+    req.body = "request_type=auth";
+    req.body_len = strlen(req.body);
+    if (aa_conf_send_signed("HARNESS", &req, &key, &cred, &o, &resp, NULL, d) == AA_OK)
+        status = resp.status;
+    aa_http_response_cleanup(&resp);
+    aa_http_headers_cleanup(&h);
+    aa_jwk_cleanup(&key);
+    return status;
+}
+
+AA_CASE(fixtures, instances, .needs = AA_NEED_ALL,
+        .instances = AA_INSTANCES("resource2", "auth-consent", "auth-timetravel"),
+        .checks = AA_CHECKS(&fx_inst_key, &fx_inst_present, &fx_inst_hits, &fx_inst_clock,
+                            &fx_inst_isolated))
+{
+    const struct aa_conf_target *ag = aa_conf_target(AA_ROLE_AGENT_SERVER);
+    const struct aa_conf_target *as = aa_conf_target(AA_ROLE_AUTH_SERVER);
+    const struct aa_conf_target *tt = aa_conf_instance("auth-timetravel");
+    struct aa_http_response resp;
+    struct aa_jwk key = {0}, none = {0};
+    struct aa_jwks set = {0};
+    struct aa_diag d;
+    char url[1024], jkt[AA_JWK_THUMBPRINT_LEN + 1] = "";
+    uint64_t before = 0, after = 0;
+    int rc;
+
+    aa_http_response_init(&resp);
+    aa_diag_clear(&d);
+    /* the agent server's private key matches the public key it publishes */
+    aa_snprintf(url, sizeof(url), "%s/jwks.json", ag->connect_url);
+    rc = aa_conf_role_key(AA_ROLE_AGENT_SERVER, &key, &d);
+    if (rc == AA_OK && aa_conf_get("HARNESS", url, &resp, &d) == AA_OK &&
+        aa_jwks_parse(resp.body, resp.body_len, &set, &d) == AA_OK &&
+        aa_jwk_thumbprint(&key, jkt) == AA_OK) {
+        const struct aa_jwk *pub = aa_jwks_find(&set, ag->kid ? ag->kid : "");
+        char pjkt[AA_JWK_THUMBPRINT_LEN + 1] = "";
+        if (pub != NULL)
+            (void)aa_jwk_thumbprint(pub, pjkt);
+        aa_expect_true(&fx_inst_key,
+                       key.is_private && strcmp(key.kid, ag->kid ? ag->kid : "") == 0 &&
+                           strcmp(jkt, pjkt) == 0 &&
+                           aa_conf_role_key(AA_ROLE_DELEGATE, &none, NULL) == AA_E_NOTFOUND,
+                       "private key, kid and thumbprint of the published key; none for delegate",
+                       "kid %s, thumbprint %s vs published %s", key.kid, jkt, pjkt);
+    } else {
+        aa_check_fault(&fx_inst_key, "role key", rc, &d);
+    }
+    aa_jwks_cleanup(&set);
+    aa_jwk_cleanup(&key);
+    aa_jwk_cleanup(&none);
+
+    aa_expect_true(&fx_inst_present,
+                   aa_conf_instance("resource2")->present && aa_conf_instance("auth2")->present &&
+                       aa_conf_instance("auth-consent")->present && tt->present &&
+                       !aa_conf_instance("resource-consent")->present &&
+                       !aa_conf_instance("no-such")->present &&
+                       aa_conf_instance("resource2")->role == AA_ROLE_RESOURCE &&
+                       aa_conf_instance("resource2")->kid != NULL &&
+                       aa_conf_declared(AA_ROLE_RESOURCE, "data-exchange"),
+                   "resource2, auth2 (implied), auth-consent, auth-timetravel present; "
+                   "resource-consent not; the resource declares data-exchange",
+                   "resource2 %s, auth2 %s, auth-consent %s, auth-timetravel %s",
+                   aa_conf_instance("resource2")->id ? aa_conf_instance("resource2")->id : "-",
+                   aa_conf_instance("auth2")->id ? aa_conf_instance("auth2")->id : "-",
+                   aa_conf_instance("auth-consent")->id ? aa_conf_instance("auth-consent")->id
+                                                        : "-",
+                   tt->id ? tt->id : "-");
+
+    /* hits through the control channel */
+    aa_snprintf(url, sizeof(url), "%s/.well-known/aauth-agent", ag->connect_url);
+    if (aa_conf_embedded_hits("agent-server", "/.well-known/aauth-agent", &before) == AA_OK &&
+        aa_conf_get("HARNESS", url, &resp, &d) == AA_OK &&
+        aa_conf_embedded_hits("agent-server", "/.well-known/aauth-agent", &after) == AA_OK)
+        aa_expect_true(&fx_inst_hits,
+                       after >= before + 1 &&
+                           aa_conf_embedded_hits("no-such", "/", &before) == AA_E_NOTFOUND,
+                       "the count grows with our own request; unknown server NOTFOUND",
+                       "%llu -> %llu", (unsigned long long)before, (unsigned long long)after);
+    else
+        aa_check_error(&fx_inst_hits, "control channel unavailable");
+
+    /* time travel: the case's own auth server moves, the shared one not */
+    {
+        long s0 = fx_token_status(tt->connect_url, 0, &d);
+        int arc = aa_conf_advance_clock("auth-timetravel", 120);
+        long s1 = fx_token_status(tt->connect_url, 0, &d);
+        long s2 =
+            fx_token_status(tt->connect_url, aa_conf_instance_clock_offset("auth-timetravel"), &d);
+        long s3 = fx_token_status(as->connect_url, 0, &d);
+        aa_expect_true(&fx_inst_clock,
+                       arc == AA_OK && s0 == 400 && s1 == 401 && s2 == 400 &&
+                           aa_conf_instance_clock_offset("auth-timetravel") == 120 &&
+                           aa_conf_advance_clock("auth-consent", 5) == AA_E_NOTFOUND &&
+                           aa_conf_advance_clock("auth-timetravel", 0) == AA_E_INVAL,
+                       "400 before, 401 with the old created after +120 s, 400 with created "
+                       "moved too; shared instances cannot travel",
+                       "advance %d; statuses %ld %ld %ld", arc, s0, s1, s2);
+        aa_expect_true(&fx_inst_isolated, s3 == 400,
+                       "the shared auth server still accepts created = now (400 for hwk)",
+                       "shared auth server: %ld", s3);
+    }
+    aa_http_response_cleanup(&resp);
 }

@@ -528,3 +528,85 @@ Test(catalogue, kebab)
     aa_cat_kebab("a_very_long_suite_name", out, 8);
     cr_assert_str_eq(out, "a-very-");
 }
+
+/* ---- the control channel and the instance table ------------------------------ */
+
+Test(control, refuses_requests_without_the_token)
+{
+    struct aa_rconf conf, other;
+    struct aa_control *ctl = NULL;
+    struct aa_diag d;
+    cJSON *o = NULL;
+    char *saved;
+
+    aa_rconf_init(&conf);
+    aa_rconf_init(&other);
+    aa_diag_clear(&d);
+    cr_assert_eq(aa_control_start(NULL, &conf, &ctl, &d), AA_OK, "%s", d.msg);
+    cr_assert(conf.control_url != NULL && strncmp(conf.control_url, "http://127.0.0.1:", 17) == 0);
+    cr_assert(conf.control_token != NULL && strlen(conf.control_token) == 43,
+              "256 random bits, base64url");
+    /* with the token: an unknown server is 404 -> AA_E_NOTFOUND */
+    cr_assert_eq(aa_control_call(&conf, "GET", "/v1/hits?name=agent-server&path=%2F", &o, &d),
+                 AA_E_NOTFOUND, "%s", d.msg);
+    cJSON_Delete(o);
+    /* a wrong token is refused (401 -> AA_E_INVAL), as is none at all */
+    other.control_url = aa_strdup(conf.control_url);
+    other.control_token = aa_strdup("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    aa_diag_clear(&d);
+    cr_assert_eq(aa_control_call(&other, "GET", "/v1/hits?name=agent-server&path=%2F", &o, &d),
+                 AA_E_INVAL);
+    cr_assert(strstr(d.msg, "401") != NULL, "%s", d.msg);
+    {
+        /* no Authorization header at all */
+        struct aa_http_client *hc = aa_http_client_new(NULL);
+        struct aa_http_response r;
+        char url[256];
+        aa_http_response_init(&r);
+        aa_snprintf(url, sizeof(url), "%s/v1/hits?name=x&path=%%2F", conf.control_url);
+        cr_assert_not_null(hc);
+        cr_assert_eq(aa_http_get(hc, url, NULL, &r, &d), AA_OK, "%s", d.msg);
+        cr_assert_eq(r.status, 401);
+        aa_http_response_cleanup(&r);
+        aa_http_client_free(hc);
+    }
+    saved = other.control_token;
+    other.control_token = NULL;
+    cr_assert_eq(aa_control_call(&other, "GET", "/v1/hits?name=x&path=%2F", &o, &d), AA_E_NOTFOUND,
+                 "no channel configured: nothing is sent");
+    other.control_token = saved;
+    aa_control_stop(ctl);
+    aa_rconf_cleanup(&other);
+    aa_rconf_cleanup(&conf);
+}
+
+Test(instances, names_roles_and_options)
+{
+    struct aa_rconf c;
+    struct aa_diag d;
+
+    cr_assert(aa_inst_find("resource2") != NULL &&
+              aa_inst_find("resource2")->role == AA_ROLE_RESOURCE);
+    cr_assert(aa_inst_find("auth-timetravel")->per_case &&
+              !aa_inst_find("auth-timetravel")->external_ok);
+    cr_assert_str_eq(aa_inst_find("resource2")->implies, "auth2");
+    cr_assert_null(aa_inst_find("resource3"));
+    aa_rconf_init(&c);
+    aa_diag_clear(&d);
+    cr_assert_eq(aa_rconf_set(&c, "instance", "resource2=https://r2.example", true, &d), AA_OK,
+                 "%s", d.msg);
+    cr_assert_eq(aa_rconf_set(&c, "listen", "auth-consent=127.0.0.1:8006", true, &d), AA_OK);
+    cr_assert_str_eq(aa_rconf_inst(&c, "resource2", NULL, false)->url, "https://r2.example");
+    cr_assert_str_eq(aa_rconf_inst(&c, "auth-consent", NULL, false)->listen, "127.0.0.1:8006");
+    cr_assert_eq(aa_rconf_set(&c, "instance", "auth-timetravel=https://t.example", true, &d),
+                 AA_E_INVAL, "the harness plays it itself");
+    cr_assert_eq(aa_rconf_set(&c, "instance", "nosuch=https://t.example", true, &d), AA_E_INVAL);
+    cr_assert_eq(aa_rconf_set(&c, "listen", "auth2=nowhere", true, &d), AA_OK);
+    cr_assert_eq(aa_rconf_validate(&c, &d), AA_E_INVAL, "bad --listen for an instance");
+    cr_assert(strstr(d.msg, "auth2") != NULL, "%s", d.msg);
+    aa_rconf_cleanup(&c);
+    aa_rconf_init(&c);
+    cr_assert_eq(aa_rconf_set(&c, "instance", "resource2=http://r2.example", true, &d), AA_OK);
+    cr_assert_eq(aa_rconf_validate(&c, &d), AA_E_INVAL, "http non-loopback instance");
+    aa_rconf_cleanup(&c);
+}
