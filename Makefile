@@ -28,17 +28,17 @@ deps:
 	@scripts/deps.sh core
 
 $(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) -DAA_WERROR=ON $(CMAKE_ARGS)
+	@cmake -S . -B $(BUILD) -DAA_WERROR=ON $(CMAKE_ARGS) >/dev/null
 
+# The build log goes to a file so `make demo` shows only the report; on
+# failure the log is printed. V=1 shows it live.
 build: deps $(BUILD)/CMakeCache.txt
-	cmake --build $(BUILD) -j $(JOBS)
+	@if [ -n "$(V)" ]; then cmake --build $(BUILD) -j $(JOBS); \
+	else echo "building in $(BUILD)/ (log: $(BUILD)/build.log)"; \
+	  cmake --build $(BUILD) -j $(JOBS) >$(BUILD)/build.log 2>&1 || { cat $(BUILD)/build.log; exit 1; }; fi
 
 demo: build
-	@if [ -x $(RUNNER) ]; then \
-	  $(RUNNER) --suite delegation --seed-report; \
-	else \
-	  ctest --test-dir $(BUILD) --output-on-failure -R vectors; \
-	fi
+	@$(RUNNER) --suite delegation --seed-report
 
 test:
 	@scripts/deps.sh test
@@ -47,10 +47,11 @@ test:
 	@if [ "$${CI:-}" = "true" ]; then $(MAKE) --no-print-directory test-asan; fi
 
 $(ASAN_BUILD)/CMakeCache.txt:
-	cmake -S . -B $(ASAN_BUILD) -DAA_WERROR=ON -DAA_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)
+	@cmake -S . -B $(ASAN_BUILD) -DAA_WERROR=ON -DAA_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS) >/dev/null
 
 asan: deps $(ASAN_BUILD)/CMakeCache.txt
-	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@echo "building in $(ASAN_BUILD)/ (log: $(ASAN_BUILD)/build.log)"
+	@cmake --build $(ASAN_BUILD) -j $(JOBS) >$(ASAN_BUILD)/build.log 2>&1 || { cat $(ASAN_BUILD)/build.log; exit 1; }
 
 test-asan:
 	@scripts/deps.sh test
@@ -58,10 +59,11 @@ test-asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
+BENCH_BUILD ?= build-release
 bench:
 	@scripts/deps.sh bench
-	$(MAKE) --no-print-directory build CMAKE_ARGS="-DCMAKE_BUILD_TYPE=Release"
-	bench/run.sh $(BUILD)
+	@$(MAKE) --no-print-directory build BUILD=$(BENCH_BUILD) CMAKE_ARGS="-DCMAKE_BUILD_TYPE=Release"
+	bench/run.sh $(BENCH_BUILD)
 
 FUZZ_SECONDS ?= 600
 fuzz:
@@ -81,4 +83,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD)
