@@ -208,8 +208,49 @@ int aa_crypto_hmac_sha256(const uint8_t *key, size_t klen, const uint8_t *msg, s
                           uint8_t out[32]);
 void aa_sha256(const void *p, size_t n, uint8_t out[32]);
 void aa_sha512(const void *p, size_t n, uint8_t out[64]);
-/* Cryptographically random bytes. */
+/* Cryptographically random bytes (OpenSSL RAND_bytes), unless the
+ * known-answer test stream below is switched on. */
 int aa_random(uint8_t *out, size_t n) AA_WUR;
+
+/*
+ * ==== KNOWN-ANSWER VECTORS AND TESTS ONLY - NEVER IN A SERVER ====
+ *
+ * aa_random_set_test_stream() makes every later aa_random() call in the
+ * whole process return bytes of a deterministic stream derived from
+ * |seed|, so that a flow between reference pieces (auth token jti, refresh
+ * tokens, codes, Nonce values, consent state) is reproducible byte for byte
+ * (vectors/seed-flow, suites/unit/tools/seed_vectors_gen.c). The bytes are
+ * PUBLIC and PREDICTABLE: anything "random" made while the stream is on
+ * (refresh tokens, codes, nonces) is guessable by anyone who knows the seed.
+ *
+ * Guard: only the vector generator and unit tests call these functions.
+ * No network input, no aauth-reference / aauth-delegate / aauth-conformance
+ * option and no environment variable reaches them (test_seed_vectors.c
+ * checks that no source under harness/ or reference/ other than this
+ * module names them). Ed25519 key generation (aa_jwk_generate) does NOT
+ * use the stream: vector generators pass fixed keys instead.
+ *
+ * Stream: a 32-byte key K = SHA-256("aauth known-answer stream v1" || 0x00
+ * || seed), then block i = SHA-256(K || i as 8 bytes big-endian), i = 0,
+ * 1, 2 ...; every aa_random() call takes the next ceil(n/32) whole blocks
+ * and uses the first n bytes (the rest of its last block is dropped), so
+ * the bytes a call gets depend only on the seed and on how many blocks
+ * earlier calls took.
+ *
+ * Threads: the state is process-global. Blocks are reserved atomically, so
+ * concurrent aa_random() calls never share bytes, but which call gets which
+ * blocks then depends on scheduling: reproducibility needs the callers to
+ * take turns (the vector flow is strictly request/response). Switch the
+ * stream on or off only while no other thread can call aa_random().
+ * |len| 0 is allowed; AA_E_INVAL for a NULL |seed| with |len| > 0.
+ */
+int aa_random_set_test_stream(const void *seed, size_t len) AA_WUR;
+/* Back to RAND_bytes. */
+void aa_random_clear_test_stream(void);
+/* True while the test stream is on. */
+bool aa_random_test_stream_active(void);
+/* Blocks the stream has handed out since it was switched on (0 when off). */
+uint64_t aa_random_test_stream_blocks(void);
 
 const char *aa_jwk_strerror(int code);
 

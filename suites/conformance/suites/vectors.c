@@ -942,3 +942,213 @@ AA_CASE(vectors, jose, .title = "JOSE known answers (RFC 7638, RFC 8037, the see
     cJSON_Delete(v8037);
     cJSON_Delete(vseed);
 }
+
+/* ---- vectors/seed-flow (PROFILE#7.6) ------------------------------------------ */
+/*
+ * The recorded agent-delegation flow (vectors/seed-flow/README.md), checked
+ * offline from the file alone: tokens against the fixed public keys the
+ * file publishes, signature bases rebuilt from the recorded requests,
+ * Content-Digest against the bodies, and the delegate binding of the
+ * resource and auth tokens. (Regeneration byte for byte is
+ * suites/unit/test_seed_vectors.c's job: it needs the ports 8001-8003.)
+ */
+
+AA_CHECK(v_seedflow_tokens, .id = "vectors.seed-flow.tokens-verify", .suite = "vectors",
+         .title = "seed-flow tokens verify under the fixed issuer keys", .role = AA_ROLE_NONE,
+         .level = AA_LEVEL_MUST, .spec = "PROFILE#4.1", .rfc = "RFC7515#5.2",
+         .expect = "every agent, resource and auth token of vectors/seed-flow verifies under "
+                   "the public key of its signing_key (kid matching), and fails with one "
+                   "signature bit flipped");
+
+AA_CHECK(v_seedflow_sigs, .id = "vectors.seed-flow.request-signatures", .suite = "vectors",
+         .title = "seed-flow request signatures over bases rebuilt from the requests",
+         .role = AA_ROLE_NONE, .level = AA_LEVEL_MUST, .spec = "PROFILE#2.7", .rfc = "RFC9421#3.2",
+         .expect = "each recorded base is rebuilt byte for byte from its request, and each "
+                   "signature verifies over it with the named key exactly when \"verifies\" "
+                   "says so");
+
+AA_CHECK(v_seedflow_digest, .id = "vectors.seed-flow.content-digest", .suite = "vectors",
+         .title = "seed-flow Content-Digest of every signed body", .role = AA_ROLE_NONE,
+         .level = AA_LEVEL_MUST, .spec = "PROFILE#2.8", .rfc = "RFC9530#2",
+         .expect = "every signed request with a body carries the sha-256 Content-Digest of it");
+
+AA_CHECK(v_seedflow_bind, .id = "vectors.seed-flow.delegate-binding", .suite = "vectors",
+         .title = "seed-flow resource and auth tokens bound to the delegate key",
+         .role = AA_ROLE_NONE, .level = AA_LEVEL_MUST, .spec = "PROFILE#7.6", .rfc = "RFC7800#3.1",
+         .expect = "resource token agent_jkt and auth token cnf.jwk are the RFC 7638 thumbprint "
+                   "of a delegate key; auth tokens carry agent = the agent server and "
+                   "agent_delegate = delegate-1");
+
+/* The public key |name| from the file's "keys" section. */
+static int seedflow_key(const cJSON *v, const char *name, struct aa_jwk *k, struct aa_diag *d)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(v, "keys"),
+                                                      name ? name : "");
+
+    return aa_jwk_from_cjson(cJSON_GetObjectItemCaseSensitive(e, "public_jwk"),
+                             AA_JWK_PUBLIC_ONLY | AA_JWK_REQUIRE_KID, k, d);
+}
+
+static void seedflow_tokens(const cJSON *v)
+{
+    struct faults tf = {{0}, 0}, bf = {{0}, 0};
+    const char *agent = str(cJSON_GetObjectItemCaseSensitive(v, "topology"), "agent_server");
+    const cJSON *t;
+    int nt = 0, nb = 0;
+
+    aa_buf_init(&tf.text, AA_CASE_MAX_FIELD);
+    aa_buf_init(&bf.text, AA_CASE_MAX_FIELD);
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(v, "tokens"))
+    {
+        const char *compact = str(t, "compact"), *typ = str(t, "type");
+        struct aa_jwk k = {0}, cnf = {0}, bound = {0};
+        struct aa_jwt j;
+        struct aa_diag d;
+        char tp[AA_JWK_THUMBPRINT_LEN + 1], want[AA_JWK_THUMBPRINT_LEN + 1];
+        const char *jkt = NULL;
+
+        nt++;
+        memset(&j, 0, sizeof(j));
+        aa_diag_clear(&d);
+        if (compact == NULL || typ == NULL ||
+            seedflow_key(v, str(t, "signing_key"), &k, &d) != AA_OK) {
+            fault_add(&tf, t->string, "entry lacks compact/type/signing_key: %s", d.msg);
+            continue;
+        }
+        if (aa_jwt_parse(compact, strlen(compact), &j, &d) != AA_OK ||
+            aa_jwt_verify(&j, &k, &d) != AA_OK) {
+            fault_add(&tf, t->string, "%s", d.msg);
+        } else if (j.kid == NULL || strcmp(j.kid, k.kid) != 0) {
+            fault_add(&tf, t->string, "kid %s, the signing key is %s", j.kid ? j.kid : "-", k.kid);
+        } else {
+            /* negative control: one bit of the signature */
+            j.sig[0] ^= 0x01;
+            if (aa_jwt_verify(&j, &k, NULL) == AA_OK)
+                fault_add(&tf, t->string, "still verifies with a flipped signature bit");
+            j.sig[0] ^= 0x01;
+        }
+        /* the delegate binding (resource and auth tokens) */
+        if (strcmp(typ, "resource+jwt") == 0 || strcmp(typ, "auth+jwt") == 0) {
+            const char *bk = str(t, "bound_key");
+            nb++;
+            if (j.claims == NULL || bk == NULL || strncmp(bk, "delegate-", 9) != 0 ||
+                seedflow_key(v, bk, &bound, NULL) != AA_OK ||
+                aa_jwk_thumbprint(&bound, want) != AA_OK) {
+                fault_add(&bf, t->string, "no delegate key named as bound_key");
+            } else if (strcmp(typ, "resource+jwt") == 0) {
+                jkt = aa_jwt_claim_str(&j, "agent_jkt");
+                if (jkt == NULL || strcmp(jkt, want) != 0)
+                    fault_add(&bf, t->string, "agent_jkt %s, %s has %s", jkt ? jkt : "-", bk, want);
+            } else if (aa_jwt_cnf_jwk(&j, &cnf, NULL) != AA_OK ||
+                       aa_jwk_thumbprint(&cnf, tp) != AA_OK || strcmp(tp, want) != 0) {
+                fault_add(&bf, t->string, "cnf.jwk is not %s", bk);
+            } else if (aa_jwt_claim_str(&j, "agent_delegate") == NULL ||
+                       strcmp(aa_jwt_claim_str(&j, "agent_delegate"), "delegate-1") != 0 ||
+                       agent == NULL || aa_jwt_claim_str(&j, "agent") == NULL ||
+                       strcmp(aa_jwt_claim_str(&j, "agent"), agent) != 0) {
+                fault_add(&bf, t->string, "agent/agent_delegate are not %s/delegate-1",
+                          agent ? agent : "?");
+            }
+        }
+        aa_jwk_cleanup(&bound);
+        aa_jwk_cleanup(&cnf);
+        aa_jwk_cleanup(&k);
+        aa_jwt_cleanup(&j);
+    }
+    if (nt == 0)
+        fault_add(&tf, "tokens", "the file has no tokens");
+    if (nb == 0)
+        fault_add(&bf, "tokens", "the file has no resource or auth tokens");
+    faults_record(&v_seedflow_tokens, &tf, nt);
+    faults_record(&v_seedflow_bind, &bf, nb);
+}
+
+static void seedflow_requests(const cJSON *v)
+{
+    struct faults sf = {{0}, 0}, df = {{0}, 0};
+    const cJSON *s;
+    int ns = 0, nd = 0;
+
+    aa_buf_init(&sf.text, AA_CASE_MAX_FIELD);
+    aa_buf_init(&df.text, AA_CASE_MAX_FIELD);
+    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(v, "steps"))
+    {
+        const cJSON *sg = cJSON_GetObjectItemCaseSensitive(s, "signature");
+        const cJSON *rq = cJSON_GetObjectItemCaseSensitive(s, "request");
+        const char *id = str(s, "id"), *si = str(sg, "signature_input");
+        const char *sig = str(sg, "signature"), *want_base = str(sg, "base");
+        const char *body = str(rq, "body"), *cd = str(sg, "content_digest");
+        struct aa_httpsig_input in;
+        struct aa_httpsig_verify_opts vo;
+        struct aa_buf base;
+        struct aa_jwk k = {0};
+        struct vmsg vm;
+        struct aa_diag d;
+        bool want_ok;
+        int64_t clock = 0;
+        int rc;
+
+        if (!cJSON_IsObject(sg))
+            continue;
+        ns++;
+        memset(&in, 0, sizeof(in));
+        aa_diag_clear(&d);
+        aa_buf_init(&base, AA_HTTPSIG_MAX_BASE);
+        want_ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sg, "verifies"));
+        if (si == NULL || sig == NULL || want_base == NULL || !load_msg(rq, &vm) ||
+            !aa_json_int(s, "clock", &clock) || seedflow_key(v, str(sg, "key"), &k, &d) != AA_OK) {
+            fault_add(&sf, id, "step lacks request/signature fields or a known key %s", d.msg);
+            aa_buf_free(&base);
+            continue;
+        }
+        if ((rc = aa_httpsig_parse_input(aa_str_c(si), "sig1", &in, &d)) != AA_OK ||
+            (rc = aa_httpsig_build_base(&vm.m, &in.list, 0, &base, &d)) != AA_OK) {
+            fault_add(&sf, id, "base cannot be built: %s", d.msg);
+        } else if (base.p == NULL || strcmp(base.p, want_base) != 0) {
+            fault_add(&sf, id, "rebuilt base differs from the recorded one");
+        } else {
+            memset(&vo, 0, sizeof(vo));
+            vo.now = clock;
+            vo.check_time = true;
+            vo.require_created = true;
+            vo.max_skew = 60;
+            rc = aa_httpsig_verify(&vm.m, aa_str_c(si), aa_str_c(sig), "sig1", &k, &vo, NULL, &d);
+            if ((rc == AA_OK) != want_ok)
+                fault_add(&sf, id, "verification %s, the vector says %s",
+                          rc == AA_OK ? "succeeds" : aa_strerror(rc),
+                          want_ok ? "it verifies" : "it does not");
+        }
+        if (body != NULL) {
+            nd++;
+            if (cd == NULL)
+                fault_add(&df, id, "signed body without Content-Digest");
+            else if (aa_httpsig_verify_digest(aa_str_c(cd), body, strlen(body), AA_DIGEST_SHA256,
+                                              NULL, &d) != AA_OK)
+                fault_add(&df, id, "%s", d.msg);
+        }
+        aa_httpsig_input_cleanup(&in);
+        aa_buf_free(&base);
+        aa_jwk_cleanup(&k);
+    }
+    if (ns == 0)
+        fault_add(&sf, "steps", "the file has no signed requests");
+    if (nd == 0)
+        fault_add(&df, "steps", "the file has no signed bodies");
+    faults_record(&v_seedflow_sigs, &sf, ns);
+    faults_record(&v_seedflow_digest, &df, nd);
+}
+
+AA_CASE(vectors, seed_flow, .title = "vectors/seed-flow (the seed's F6 flow, PROFILE#7.6)",
+        .checks = AA_CHECKS(&v_seedflow_tokens, &v_seedflow_sigs, &v_seedflow_digest,
+                            &v_seedflow_bind))
+{
+    cJSON *v =
+        load_vector("seed-flow/seed-flow.json", AA_CHECKS(&v_seedflow_tokens, &v_seedflow_sigs,
+                                                          &v_seedflow_digest, &v_seedflow_bind));
+
+    if (v == NULL)
+        return;
+    seedflow_tokens(v);
+    seedflow_requests(v);
+    cJSON_Delete(v);
+}
