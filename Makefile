@@ -12,7 +12,7 @@ CTEST_ARGS ?=
 
 RUNNER = $(BUILD)/suites/conformance/aauth-conformance
 
-.PHONY: all build demo test test-asan asan deps bench fuzz fuzz-smoke valgrind clean format help
+.PHONY: all build demo test test-asan asan deps bench load fuzz fuzz-smoke valgrind clean format help
 
 all: build
 
@@ -21,6 +21,7 @@ help:
 	@echo "make test       build and run every test (CI=true adds the ASan+UBSan build)"
 	@echo "make test-asan  the whole suite under ASan+UBSan"
 	@echo "make bench      benchmarks (writes bench/results.json)"
+	@echo "make load       load and fault tests of the reference servers (~1-2 min, loopback)"
 	@echo "make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 600)"
 	@echo "make valgrind   the seed flow under valgrind memcheck"
 
@@ -64,6 +65,10 @@ bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory build BUILD=$(BENCH_BUILD) CMAKE_ARGS="-DCMAKE_BUILD_TYPE=Release"
 	bench/run.sh $(BENCH_BUILD)
+
+load: build
+	@scripts/deps.sh bench
+	scripts/load.sh $(BUILD)
 
 FUZZ_SECONDS ?= 600
 fuzz:

@@ -7,7 +7,7 @@ set -eu
 
 pkgs_core="cmake make gcc pkg-config libc6-dev libssl-dev libcurl4-openssl-dev libcjson-dev libmicrohttpd-dev"
 pkgs_test="libcriterion-dev libxml2-utils python3 python3-jsonschema valgrind"
-pkgs_bench="wrk"
+pkgs_bench="wrk python3"
 pkgs_fuzz="clang libclang-rt-14-dev"
 
 want=""

@@ -301,7 +301,7 @@ int aa_httpsig_parse_input(struct aa_str value, const char *label, struct aa_htt
 {
     struct aa_sf_dict dct = {0};
     struct aa_sf_item *it;
-    size_t idx;
+    size_t idx = 0;
     int rc;
 
     if (out == NULL || (value.p == NULL && value.len > 0))
@@ -368,9 +368,9 @@ int aa_httpsig_parse_signature(struct aa_str value, const char *label, uint8_t *
                                size_t *sig_len, unsigned *sig_class, struct aa_diag *d)
 {
     struct aa_sf_dict dct = {0};
-    struct aa_str text;
+    struct aa_str text = {0};
     bool quoted = false, have_text;
-    size_t idx;
+    size_t idx = 0;
     int rc;
 
     if (sig == NULL || sig_len == NULL || (value.p == NULL && value.len > 0))
