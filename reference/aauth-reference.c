@@ -134,6 +134,12 @@ int main(int argc, char **argv)
     sigaction(SIGPIPE, &sa, NULL);
 
     print_faults_warning(cli.faults);
+    if (cli.allow_dev_remote && !cli.strict_https && cli.bind != NULL &&
+        !aa_http_host_is_loopback(aa_str_c(cli.bind)))
+        fprintf(stderr,
+                "aauth-reference: WARNING: dev mode on %s (--allow-dev-remote): remote clients "
+                "can make these servers fetch any loopback URL of this host\n",
+                cli.bind);
     aa_diag_clear(&d);
     /* The AS before the resource: its identifier goes into the resource's
      * challenges (auth_server), and with port 0 it is known only now. */

@@ -11,12 +11,16 @@
  * to spare. Keys are stored as SHA-256 digests of the triple, so an entry
  * has a fixed size whatever the input lengths.
  *
- * Memory is bounded: the table holds at most |capacity| entries. When it is
- * full, expired entries are evicted first; when every entry is still live,
- * the NEW nonce is refused (AA_E_NONCE_CACHE_FULL) rather than forgetting a
- * live one, because forgetting would let that nonce be replayed. Servers
- * answer that with 429 temporarily_unavailable and Retry-After (see
- * aa_nonce_cache_retry_after), never by accepting the request.
+ * Memory is bounded: the table holds at most |capacity| entries (about 56
+ * bytes each, 104 with a per-key quota). Expired entries are evicted first
+ * (amortised O(1) per call: an expiry wheel, see nonce.c); when every entry
+ * is still live, the NEW nonce is refused (AA_E_NONCE_CACHE_FULL) rather
+ * than forgetting a live one, because forgetting would let that nonce be
+ * replayed. Servers answer that with 429 temporarily_unavailable and
+ * Retry-After (see aa_nonce_cache_retry_after), never by accepting the
+ * request. A caller holding many keys can fill the cache (docs/security.md
+ * section 5); |per_key_max| stops any single (authority, thumbprint) from
+ * holding more than its quota.
  *
  * Thread-safe: one mutex per cache. Time comes from an injectable clock.
  */
@@ -59,6 +63,8 @@ struct aa_nonce_cache_opts {
     size_t capacity;       /* 0 = AA_NONCE_DEFAULT_CAPACITY; max 1<<24 */
     int64_t retention;     /* 0 = AA_NONCE_DEFAULT_RETENTION (seconds) */
     struct aa_clock clock; /* zero = wall clock */
+    size_t per_key_max;    /* live entries one (authority, thumbprint) may hold;
+                              0 (or >= capacity) = no quota */
 };
 
 /* |opts| may be NULL (defaults). Returns NULL on allocation failure. */
@@ -69,7 +75,8 @@ void aa_nonce_cache_free(struct aa_nonce_cache *c);
  * Atomically: if (authority, thumbprint, nonce) is live in the cache ->
  * AA_E_NONCE_REPLAY (401 replay_detected); otherwise store it until
  * max(created, now) + retention and return AA_OK. When the cache is full of
- * live entries -> AA_E_NONCE_CACHE_FULL and nothing is stored. Call only
+ * live entries, or the key already holds |per_key_max| of them ->
+ * AA_E_NONCE_CACHE_FULL and nothing is stored. Call only
  * after the signature verified (PROFILE#2.11 step 9). All strings are
  * NUL-terminated; AA_E_INVAL if one is NULL.
  */
@@ -79,7 +86,12 @@ int aa_nonce_cache_check_and_store(struct aa_nonce_cache *c, const char *authori
 
 /* Live entries (expired ones not yet swept may be counted). */
 size_t aa_nonce_cache_size(struct aa_nonce_cache *c);
-/* Seconds until the earliest entry expires (>= 1): a Retry-After value. */
+/* Index slots, wheel buckets and entries visited so far: a measure of the
+ * work done under the lock, so tests can check the cost of an operation
+ * without timing it. */
+uint64_t aa_nonce_cache_work(struct aa_nonce_cache *c);
+/* Seconds until the earliest entry of the whole cache expires (>= 1): a
+ * Retry-After value (after a per-key refusal too, which it may undercut). */
 int64_t aa_nonce_cache_retry_after(struct aa_nonce_cache *c);
 
 #endif

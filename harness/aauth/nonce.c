@@ -2,12 +2,15 @@
  * nonce.c: Nonce format, generator and the bounded replay cache
  * (PROFILE#2.9, D-10).
  *
- * Design choice: an open-addressing table (linear probing, backward-shift
- * deletion, so no tombstones) of fixed-size entries holding SHA-256 of the
- * (authority, thumbprint, nonce) triple. Capacity is fixed at creation; the
- * table has twice as many slots so probes stay short. When the table is at
- * capacity it is swept of expired entries; if none expired the new nonce is
- * refused, because dropping a live entry would re-open a replay window.
+ * Design choice: fixed-size entries holding SHA-256 of the (authority,
+ * thumbprint, nonce) triple, found through an open-addressing index (linear
+ * probing, backward-shift deletion, so no tombstones; twice as many slots
+ * as entries so probes stay short) and threaded on an expiry wheel of
+ * one-second buckets. Every call first empties the buckets of the seconds
+ * that passed since the previous call, so expired entries leave in
+ * amortised O(1) and a full cache refuses a new nonce in O(1) instead of
+ * scanning the table; dropping a live entry would re-open a replay window,
+ * so it is never done.
  */
 #include "aa_aauth.h"
 
@@ -94,51 +97,192 @@ int aa_nonce_generate(char out[AA_NONCE_GEN_LEN + 1])
 
 /* ---- replay cache -------------------------------------------------------- */
 
+#define NIL UINT32_MAX
+#define AA_NONCE_MAX_CAPACITY ((size_t)1 << 24)
+/* Expiry wheel: one bucket per second, at least retention + WHEEL_SLACK
+ * seconds around, so only an entry whose created lies more than the slack
+ * in the future shares a bucket with earlier laps. */
+#define WHEEL_SLACK 1024
+#define WHEEL_MAX ((size_t)1 << 20)
+
 struct entry {
-    uint8_t key[32];
+    uint8_t key[32];  /* SHA-256 of the triple; first member (see itab) */
     int64_t expires;
-    bool used;
+    uint32_t next;    /* next in its expiry bucket, or in the free list */
+    uint32_t owner;   /* index into owners, NIL without a per-key quota */
+};
+
+/* One (authority, thumbprint) pair with live entries (per-key quota). */
+struct owner {
+    uint8_t key[32];
+    uint32_t count;
+    uint32_t next_free;
+};
+
+/*
+ * Open-addressing index (linear probing, backward-shift deletion, no
+ * tombstones) of records that start with a 32-byte key: slot values are
+ * record index + 1, 0 is empty.
+ */
+struct itab {
+    uint32_t *slot;
+    size_t mask;
+    const uint8_t *base;
+    size_t stride;
 };
 
 struct aa_nonce_cache {
     pthread_mutex_t mu;
-    struct entry *slots;
-    size_t nslots; /* power of two, >= 2 * capacity */
+    struct entry *e; /* |capacity| records */
+    uint32_t e_free;
+    struct itab idx;
+    uint32_t *bucket; /* head entry per (expires mod nbuckets), NIL when empty */
+    size_t nbuckets;  /* power of two */
+    int64_t swept;    /* every entry with expires <= swept has been removed */
+    bool started;
     size_t count;
     size_t capacity;
     int64_t retention;
+    size_t per_key_max;
+    struct owner *o; /* |capacity| records when per_key_max > 0 */
+    uint32_t o_free;
+    struct itab oidx;
+    uint64_t work;
     struct aa_clock clock;
 };
 
-#define AA_NONCE_MAX_CAPACITY ((size_t)1 << 24)
+static size_t pow2_at_least(size_t n)
+{
+    size_t p = 2;
+    while (p < n)
+        p <<= 1;
+    return p;
+}
+
+static const uint8_t *itab_key(const struct itab *t, uint32_t i)
+{
+    return t->base + (size_t)i * t->stride;
+}
+
+static size_t itab_home(const struct itab *t, const uint8_t key[32])
+{
+    uint64_t h = 0;
+    for (int i = 0; i < 8; i++)
+        h = (h << 8) | key[i];
+    return (size_t)(h & t->mask);
+}
+
+/* Record index of |key| (NIL if absent); |*pos| is its slot or the empty
+ * slot where it would go. */
+static uint32_t itab_find(struct aa_nonce_cache *c, const struct itab *t, const uint8_t key[32],
+                          size_t *pos)
+{
+    size_t i = itab_home(t, key);
+    for (;;) {
+        uint32_t v = t->slot[i];
+        c->work++;
+        if (v == 0) {
+            *pos = i;
+            return NIL;
+        }
+        if (memcmp(itab_key(t, v - 1), key, 32) == 0) {
+            *pos = i;
+            return v - 1;
+        }
+        i = (i + 1) & t->mask;
+    }
+}
+
+/* Remove record |r| from the index. Backward-shift deletion keeps every
+ * probe chain unbroken. */
+static void itab_remove(struct aa_nonce_cache *c, struct itab *t, uint32_t r)
+{
+    size_t i, j;
+
+    (void)itab_find(c, t, itab_key(t, r), &i);
+    t->slot[i] = 0;
+    j = i;
+    for (;;) {
+        size_t k;
+        j = (j + 1) & t->mask;
+        c->work++;
+        if (t->slot[j] == 0)
+            return;
+        k = itab_home(t, itab_key(t, t->slot[j] - 1));
+        /* move j back to i unless its home k lies cyclically in (i, j] */
+        if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
+            continue;
+        t->slot[i] = t->slot[j];
+        t->slot[j] = 0;
+        i = j;
+    }
+}
+
+static int itab_init(struct itab *t, size_t records, const void *base, size_t stride)
+{
+    size_t n = pow2_at_least(2 * records);
+
+    t->slot = calloc(n, sizeof(*t->slot));
+    t->mask = n - 1;
+    t->base = base;
+    t->stride = stride;
+    return t->slot ? AA_OK : AA_E_NOMEM;
+}
 
 struct aa_nonce_cache *aa_nonce_cache_new(const struct aa_nonce_cache_opts *opts)
 {
     struct aa_nonce_cache *c;
-    size_t cap = AA_NONCE_DEFAULT_CAPACITY, nslots = 2;
+    size_t cap = AA_NONCE_DEFAULT_CAPACITY;
+    int64_t wheel;
 
     if (opts != NULL && opts->capacity > 0)
         cap = opts->capacity > AA_NONCE_MAX_CAPACITY ? AA_NONCE_MAX_CAPACITY : opts->capacity;
-    while (nslots < 2 * cap)
-        nslots <<= 1;
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
-    c->slots = calloc(nslots, sizeof(*c->slots));
-    if (c->slots == NULL || pthread_mutex_init(&c->mu, NULL) != 0) {
-        free(c->slots);
-        free(c);
-        return NULL;
-    }
-    c->nslots = nslots;
     c->capacity = cap;
     c->retention = AA_NONCE_DEFAULT_RETENTION;
     if (opts != NULL) {
         if (opts->retention > 0)
             c->retention = opts->retention;
         c->clock = opts->clock;
+        c->per_key_max = opts->per_key_max < cap ? opts->per_key_max : 0;
     }
+    wheel = c->retention < (int64_t)WHEEL_MAX ? c->retention + WHEEL_SLACK : (int64_t)WHEEL_MAX;
+    c->nbuckets = pow2_at_least((size_t)wheel);
+    if (c->nbuckets > WHEEL_MAX)
+        c->nbuckets = WHEEL_MAX;
+    c->e = calloc(cap, sizeof(*c->e));
+    c->bucket = malloc(c->nbuckets * sizeof(*c->bucket));
+    if (c->e == NULL || c->bucket == NULL ||
+        itab_init(&c->idx, cap, c->e, sizeof(*c->e)) != AA_OK)
+        goto fail;
+    if (c->per_key_max > 0) {
+        c->o = calloc(cap, sizeof(*c->o));
+        if (c->o == NULL || itab_init(&c->oidx, cap, c->o, sizeof(*c->o)) != AA_OK)
+            goto fail;
+        for (size_t i = 0; i < cap; i++)
+            c->o[i].next_free = i + 1 < cap ? (uint32_t)(i + 1) : NIL;
+        c->o_free = 0;
+    }
+    for (size_t i = 0; i < cap; i++) {
+        c->e[i].next = i + 1 < cap ? (uint32_t)(i + 1) : NIL;
+        c->e[i].owner = NIL;
+    }
+    c->e_free = 0;
+    for (size_t i = 0; i < c->nbuckets; i++)
+        c->bucket[i] = NIL;
+    if (pthread_mutex_init(&c->mu, NULL) != 0)
+        goto fail;
     return c;
+fail:
+    free(c->e);
+    free(c->bucket);
+    free(c->idx.slot);
+    free(c->o);
+    free(c->oidx.slot);
+    free(c);
+    return NULL;
 }
 
 void aa_nonce_cache_free(struct aa_nonce_cache *c)
@@ -146,123 +290,168 @@ void aa_nonce_cache_free(struct aa_nonce_cache *c)
     if (c == NULL)
         return;
     pthread_mutex_destroy(&c->mu);
-    free(c->slots);
+    free(c->e);
+    free(c->bucket);
+    free(c->idx.slot);
+    free(c->o);
+    free(c->oidx.slot);
     free(c);
 }
 
-static size_t slot_of(const struct aa_nonce_cache *c, const uint8_t key[32])
+static size_t bucket_of(const struct aa_nonce_cache *c, int64_t expires)
 {
-    uint64_t h = 0;
-    for (int i = 0; i < 8; i++)
-        h = (h << 8) | key[i];
-    return (size_t)(h & (c->nslots - 1));
+    return (size_t)((uint64_t)expires & (c->nbuckets - 1));
 }
 
-/* Index of |key| or of the empty slot where it would go. */
-static size_t probe(const struct aa_nonce_cache *c, const uint8_t key[32], bool *found)
+/* Drop entry |r| (already unlinked from its bucket). */
+static void release(struct aa_nonce_cache *c, uint32_t r)
 {
-    size_t i = slot_of(c, key);
-    for (;;) {
-        if (!c->slots[i].used) {
-            *found = false;
-            return i;
+    struct entry *e = &c->e[r];
+
+    itab_remove(c, &c->idx, r);
+    if (e->owner != NIL) {
+        struct owner *o = &c->o[e->owner];
+        if (--o->count == 0) {
+            itab_remove(c, &c->oidx, e->owner);
+            o->next_free = c->o_free;
+            c->o_free = e->owner;
         }
-        if (memcmp(c->slots[i].key, key, 32) == 0) {
-            *found = true;
-            return i;
-        }
-        i = (i + 1) & (c->nslots - 1);
+        e->owner = NIL;
     }
-}
-
-/* Backward-shift deletion keeps every probe chain unbroken. */
-static void remove_at(struct aa_nonce_cache *c, size_t i)
-{
-    size_t mask = c->nslots - 1, j = i;
-    c->slots[i].used = false;
+    e->next = c->e_free;
+    c->e_free = r;
     c->count--;
-    for (;;) {
-        size_t k;
-        j = (j + 1) & mask;
-        if (!c->slots[j].used)
-            return;
-        k = slot_of(c, c->slots[j].key);
-        /* move j back to i unless its home k lies cyclically in (i, j] */
-        if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
-            continue;
-        c->slots[i] = c->slots[j];
-        c->slots[j].used = false;
-        i = j;
-    }
 }
 
-static void sweep(struct aa_nonce_cache *c, int64_t now)
+/* Remove the entries of bucket |b| that expired by |now|; entries of later
+ * laps of the wheel stay. */
+static void sweep_bucket(struct aa_nonce_cache *c, size_t b, int64_t now)
 {
-    size_t i = 0;
-    while (i < c->nslots) {
-        if (c->slots[i].used && c->slots[i].expires <= now) {
-            remove_at(c, i);
-            /* a later entry may have shifted into i: look at it again */
-            continue;
+    uint32_t r = c->bucket[b], keep = NIL;
+
+    while (r != NIL) {
+        uint32_t next = c->e[r].next;
+        c->work++;
+        if (c->e[r].expires <= now) {
+            release(c, r);
+        } else {
+            c->e[r].next = keep;
+            keep = r;
         }
-        i++;
+        r = next;
     }
+    c->bucket[b] = keep;
 }
 
-/* SHA-256 over the three parts' own digests: unambiguous (fixed-width
- * fields) and allocation-free. */
-static void make_key(const char *authority, const char *thumbprint, const char *nonce,
-                     uint8_t out[32])
+/*
+ * Bring the invariant "no entry with expires <= swept remains" up to |now|
+ * by visiting the buckets of the seconds in between (each at most once, so
+ * the cost is amortised over the seconds that passed). A clock that went
+ * backwards only lowers |swept|: every remaining entry expires after the
+ * old value, so the invariant still holds.
+ */
+static void advance(struct aa_nonce_cache *c, int64_t now)
+{
+    int64_t from, steps;
+
+    if (!c->started || now < c->swept) {
+        c->started = true;
+        c->swept = now;
+        return;
+    }
+    if (now == c->swept)
+        return;
+    from = c->swept + 1;
+    steps = now - c->swept;
+    if (steps > (int64_t)c->nbuckets)
+        steps = (int64_t)c->nbuckets;
+    for (int64_t t = from; t < from + steps; t++)
+        sweep_bucket(c, bucket_of(c, t), now);
+    c->swept = now;
+}
+
+/* SHA-256 over the parts' own digests: unambiguous (fixed-width fields)
+ * and allocation-free. |owner| is the (authority, thumbprint) pair alone. */
+static void make_keys(const char *authority, const char *thumbprint, const char *nonce,
+                      uint8_t key[32], uint8_t owner[32])
 {
     uint8_t parts[96];
     aa_sha256(authority, strlen(authority), parts);
     aa_sha256(thumbprint, strlen(thumbprint), parts + 32);
     aa_sha256(nonce, strlen(nonce), parts + 64);
-    aa_sha256(parts, sizeof(parts), out);
+    aa_sha256(parts, sizeof(parts), key);
+    aa_sha256(parts, 64, owner);
+}
+
+/* The owner record of |okey|, created when absent (there is always a free
+ * one: owners never outnumber entries, and a free entry exists). */
+static uint32_t owner_get(struct aa_nonce_cache *c, const uint8_t okey[32])
+{
+    size_t pos;
+    uint32_t r = itab_find(c, &c->oidx, okey, &pos);
+
+    if (r != NIL)
+        return r;
+    r = c->o_free;
+    c->o_free = c->o[r].next_free;
+    memcpy(c->o[r].key, okey, 32);
+    c->o[r].count = 0;
+    c->oidx.slot[pos] = r + 1;
+    return r;
 }
 
 int aa_nonce_cache_check_and_store(struct aa_nonce_cache *c, const char *authority,
                                    const char *thumbprint, const char *nonce,
                                    int64_t created, struct aa_diag *d)
 {
-    uint8_t key[32];
+    uint8_t key[32], okey[32];
     int64_t now, expires;
-    bool found;
-    size_t i;
+    size_t pos;
+    uint32_t r, owner = NIL;
     int rc = AA_OK;
 
     if (c == NULL || authority == NULL || thumbprint == NULL || nonce == NULL)
         return AA_E_INVAL;
-    make_key(authority, thumbprint, nonce, key);
+    make_keys(authority, thumbprint, nonce, key, okey);
     pthread_mutex_lock(&c->mu);
     now = aa_clock_now(&c->clock);
-    expires = (created > now ? created : now) + c->retention;
-    i = probe(c, key, &found);
-    if (found) {
-        if (c->slots[i].expires > now) {
-            rc = aa_fail(d, AA_E_NONCE_REPLAY, "PROFILE#2.9",
-                         "Nonce %.40s: already used with this key at %s within the "
-                         "replay window",
-                         nonce, authority);
-        } else {
-            c->slots[i].expires = expires;
-        }
+    advance(c, now);
+    expires = created > now ? created : now;
+    expires = expires > INT64_MAX - c->retention ? INT64_MAX : expires + c->retention;
+    if (itab_find(c, &c->idx, key, &pos) != NIL) {
+        /* live by the invariant of advance() */
+        rc = aa_fail(d, AA_E_NONCE_REPLAY, "PROFILE#2.9",
+                     "Nonce %.40s: already used with this key at %s within the "
+                     "replay window",
+                     nonce, authority);
         goto out;
     }
     if (c->count >= c->capacity) {
-        sweep(c, now);
-        if (c->count >= c->capacity) {
+        rc = aa_fail(d, AA_E_NONCE_CACHE_FULL, "PROFILE#2.9",
+                     "Nonce: replay cache holds %zu live entries (its capacity); "
+                     "refusing a new nonce rather than forgetting a live one",
+                     c->count);
+        goto out;
+    }
+    if (c->per_key_max > 0) {
+        owner = owner_get(c, okey);
+        if (c->o[owner].count >= c->per_key_max) {
             rc = aa_fail(d, AA_E_NONCE_CACHE_FULL, "PROFILE#2.9",
-                         "Nonce: replay cache holds %zu live entries (its capacity); "
-                         "refusing a new nonce rather than forgetting a live one",
-                         c->count);
+                         "Nonce: this key holds %zu live entries in the replay cache (its "
+                         "per-key quota); refusing a new nonce rather than forgetting a live one",
+                         c->per_key_max);
             goto out;
         }
-        i = probe(c, key, &found);
+        c->o[owner].count++;
     }
-    memcpy(c->slots[i].key, key, 32);
-    c->slots[i].expires = expires;
-    c->slots[i].used = true;
+    r = c->e_free;
+    c->e_free = c->e[r].next;
+    memcpy(c->e[r].key, key, 32);
+    c->e[r].expires = expires;
+    c->e[r].owner = owner;
+    c->e[r].next = c->bucket[bucket_of(c, expires)];
+    c->bucket[bucket_of(c, expires)] = r;
+    c->idx.slot[pos] = r + 1;
     c->count++;
 out:
     pthread_mutex_unlock(&c->mu);
@@ -280,16 +469,45 @@ size_t aa_nonce_cache_size(struct aa_nonce_cache *c)
     return n;
 }
 
+uint64_t aa_nonce_cache_work(struct aa_nonce_cache *c)
+{
+    uint64_t n;
+    if (c == NULL)
+        return 0;
+    pthread_mutex_lock(&c->mu);
+    n = c->work;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
 int64_t aa_nonce_cache_retry_after(struct aa_nonce_cache *c)
 {
     int64_t now, best = INT64_MAX;
+
     if (c == NULL)
         return 1;
     pthread_mutex_lock(&c->mu);
     now = aa_clock_now(&c->clock);
-    for (size_t i = 0; i < c->nslots; i++)
-        if (c->slots[i].used && c->slots[i].expires < best)
-            best = c->slots[i].expires;
+    advance(c, now);
+    /* The first second after now whose bucket holds an entry of this lap
+     * is the earliest expiry: at most one turn of the wheel. */
+    for (int64_t t = now + 1; c->count > 0 && t <= now + (int64_t)c->nbuckets && best == INT64_MAX;
+         t++) {
+        for (uint32_t r = c->bucket[bucket_of(c, t)]; r != NIL; r = c->e[r].next) {
+            c->work++;
+            if (c->e[r].expires == t) {
+                best = t;
+                break;
+            }
+        }
+    }
+    if (best == INT64_MAX && c->count > 0) {
+        /* only entries beyond one turn (created far in the future) */
+        for (size_t b = 0; b < c->nbuckets; b++)
+            for (uint32_t r = c->bucket[b]; r != NIL; r = c->e[r].next)
+                if (c->e[r].expires < best)
+                    best = c->e[r].expires;
+    }
     pthread_mutex_unlock(&c->mu);
     if (best == INT64_MAX || best - now < 1)
         return 1;

@@ -70,5 +70,14 @@ struct aa_flow_def {
  * allocation failure or a write error. */
 int aa_report_print_flow(const struct aa_run *run, const struct aa_flow_def *flow,
                          FILE *out, bool color);
+/* The same, for a run that did not select every check of the flow:
+ * |skipped| (NULL, or flow->n_tests entries) gives, per test, NULL or the
+ * reason its checks were all deselected (e.g. their role is not under
+ * test). Such a test without results is SKIPPED, not FAILED: it is printed
+ * "- TEST n SKIPPED: <reason>", listed as "- SKIPPED:" in the summary,
+ * counted on the total line as "| Skipped: S" and never counted as
+ * failed, and it is no prerequisite failure for the tests after it. */
+int aa_report_print_flow_sel(const struct aa_run *run, const struct aa_flow_def *flow,
+                             const char *const *skipped, FILE *out, bool color);
 
 #endif

@@ -9,6 +9,9 @@
  * harness ERROR (it was not verified). WARN, INFO, SKIP and quirk-assisted
  * checks keep a passing test passing but are annotated on their line and
  * counted on one extra summary line, so they are never mistaken for PASS.
+ * One exception (aa_report_print_flow_sel): a test whose checks the run
+ * did not select at all (their role is not under test) is SKIPPED - it
+ * says nothing about the target, so it is neither passed nor failed.
  */
 #include "report_int.h"
 
@@ -24,7 +27,7 @@
 #define C_RED "\x1b[31m"
 #define C_RESET "\x1b[0m"
 
-enum test_state { T_PASSED, T_FAILED };
+enum test_state { T_PASSED, T_FAILED, T_SKIPPED };
 
 struct test_status {
     enum test_state state;
@@ -131,9 +134,10 @@ static void reason_text(struct aa_buf *b, const char *s)
 }
 
 /* Decide PASSED/FAILED for one test; |first_failed| is the earliest
- * failed test before it (0 = none). */
+ * failed test before it (0 = none); |deselected| (may be NULL) why none of
+ * its checks was selected: without results it is SKIPPED. */
 static void judge(const struct aa_run *run, const char *suite, int no, int first_failed,
-                  struct test_status *st)
+                  const char *deselected, struct test_status *st)
 {
     const struct aa_check_result *fail = NULL, *err = NULL, *skip = NULL;
     size_t n = 0, n_skip = 0;
@@ -154,7 +158,11 @@ static void judge(const struct aa_run *run, const char *suite, int no, int first
         }
     }
     st->state = T_FAILED;
-    if (fail != NULL) {
+    if (n == 0 && deselected != NULL) {
+        /* nothing of it was asked for: not a failure of the target */
+        st->state = T_SKIPPED;
+        reason_text(&st->reason, deselected);
+    } else if (fail != NULL) {
         reason_text(&st->reason, fail->message ? fail->message : line_of(fail));
     } else if (err != NULL) {
         aa_buf_adds(&st->reason, "harness error: ");
@@ -174,9 +182,15 @@ static void judge(const struct aa_run *run, const char *suite, int no, int first
 int aa_report_print_flow(const struct aa_run *run, const struct aa_flow_def *flow, FILE *out,
                          bool color)
 {
+    return aa_report_print_flow_sel(run, flow, NULL, out, color);
+}
+
+int aa_report_print_flow_sel(const struct aa_run *run, const struct aa_flow_def *flow,
+                             const char *const *skipped, FILE *out, bool color)
+{
     struct aa_buf b;
     struct test_status *st;
-    size_t passed = 0, failed = 0, n_warn = 0, n_skip = 0, n_quirk = 0, n_lines;
+    size_t passed = 0, failed = 0, n_skipped = 0, n_warn = 0, n_skip = 0, n_quirk = 0, n_lines;
     int first_failed = 0;
 
     if (run == NULL || flow == NULL || out == NULL || (flow->tests == NULL && flow->n_tests > 0))
@@ -199,7 +213,7 @@ int aa_report_print_flow(const struct aa_run *run, const struct aa_flow_def *flo
         const struct aa_flow_test *ft = &flow->tests[t];
 
         aa_buf_init(&st[t].reason, 4 * REASON_MAX + 256);
-        judge(run, flow->suite, ft->no, first_failed, &st[t]);
+        judge(run, flow->suite, ft->no, first_failed, skipped != NULL ? skipped[t] : NULL, &st[t]);
         aa_buf_printf(&b, "\n" SEP_EQ "TEST %d: ", ft->no);
         rp_text(&b, ft->title, RP_ONE_LINE);
         aa_buf_adds(&b, "\n" SEP_EQ "Description: ");
@@ -218,6 +232,12 @@ int aa_report_print_flow(const struct aa_run *run, const struct aa_flow_def *flo
         }
         if (n_lines > 0)
             aa_buf_addc(&b, '\n');
+        if (st[t].state == T_SKIPPED) {
+            /* the mark of a skipped check line (section 7 of report-format) */
+            n_skipped++;
+            aa_buf_printf(&b, "- TEST %d SKIPPED: %s\n", ft->no, reason_of(&st[t]));
+            continue;
+        }
         mk(&b, st[t].state == T_PASSED, color);
         if (st[t].state == T_PASSED) {
             passed++;
@@ -238,6 +258,15 @@ int aa_report_print_flow(const struct aa_run *run, const struct aa_flow_def *flo
         const struct aa_flow_test *ft = &flow->tests[t];
         bool ok = st[t].state == T_PASSED;
 
+        if (st[t].state == T_SKIPPED) {
+            aa_buf_printf(&b, "- SKIPPED: TEST %d: ", ft->no);
+            rp_text(&b, ft->short_name ? ft->short_name : ft->title, RP_ONE_LINE);
+            aa_buf_adds(&b, "\n  Reason: ");
+            aa_buf_adds(&b, reason_of(&st[t]));
+            aa_buf_addc(&b, '\n');
+            aa_buf_free(&st[t].reason);
+            continue;
+        }
         mk(&b, ok, color);
         aa_buf_printf(&b, " %s: TEST %d: ", ok ? "PASSED" : "FAILED", ft->no);
         rp_text(&b, ft->short_name ? ft->short_name : ft->title, RP_ONE_LINE);
@@ -250,7 +279,10 @@ int aa_report_print_flow(const struct aa_run *run, const struct aa_flow_def *flo
         aa_buf_free(&st[t].reason);
     }
     aa_buf_adds(&b, "\n" SEP_DASH);
-    aa_buf_printf(&b, "Total: %zu | Passed: %zu | Failed: %zu\n", flow->n_tests, passed, failed);
+    aa_buf_printf(&b, "Total: %zu | Passed: %zu | Failed: %zu", flow->n_tests, passed, failed);
+    if (n_skipped > 0)
+        aa_buf_printf(&b, " | Skipped: %zu", n_skipped);
+    aa_buf_addc(&b, '\n');
     if (n_warn + n_skip + n_quirk > 0)
         aa_buf_printf(&b, "Warnings: %zu | Skipped: %zu | Passed with quirk: %zu\n", n_warn, n_skip,
                       n_quirk);

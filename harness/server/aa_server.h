@@ -17,6 +17,11 @@
  * handed to the handler untouched (PROFILE#2.5 needs @path and @query
  * byte-for-byte), and MHD's own decoded URL is never used.
  *
+ * Connections: limited in number, overall and per client address, and
+ * each request must arrive completely within a deadline (see
+ * aa_server_opts); |threads| single-threaded MHD daemons share the
+ * connections, each new one going to the least loaded.
+ *
  * Limitations of libmicrohttpd 0.9.75 (details in docs/security.md):
  *   - header names/values are as MHD stored them: surrounding whitespace
  *     of values trimmed, obs-fold lines joined; the exact raw header bytes
@@ -67,6 +72,11 @@ const char *aa_server_strerror(int code);
 #define AA_SERVER_MAX_BLOCK_DEFAULT ((size_t)64 * 1024)  /* PROFILE#9 RB-01 */
 #define AA_SERVER_MAX_BODY_DEFAULT ((size_t)1024 * 1024) /* PROFILE#9 RB-02 */
 #define AA_SERVER_TIMEOUT_DEFAULT 10u                    /* s of inactivity */
+#define AA_SERVER_REQUEST_TIMEOUT_DEFAULT 30u /* s for a whole request to arrive */
+#define AA_SERVER_TIMEOUT_MAX 86400u
+#define AA_SERVER_MAX_CONNECTIONS_DEFAULT 512u /* open at once */
+#define AA_SERVER_MAX_PER_IP_DEFAULT 64u       /* open at once from one client address */
+#define AA_SERVER_MAX_CONNECTIONS_LIMIT 65536u
 #define AA_SERVER_THREADS_DEFAULT 2u
 #define AA_SERVER_MAX_HEADERS 1024 /* field lines handed to a handler */
 /* A body without a usable Content-Length that crosses max_body is read and
@@ -194,11 +204,22 @@ typedef void (*aa_server_log_fn)(void *ctx, const char *line);
 typedef void (*aa_server_transcript_fn)(void *ctx, const struct aa_server_request *req,
                                         const struct aa_server_response *resp);
 
+/*
+ * Connection limits and deadlines (docs/security.md section 2). A client
+ * over max_connections_per_ip, or any client while max_connections are
+ * open, has its connection accepted and closed at once, without an answer
+ * (aa_server_stats().refused counts them). A request whose header block
+ * and body have not fully arrived request_timeout_s after it started (the
+ * connection opened, or the previous response on it was sent) has its
+ * connection closed without an answer (stats().deadline_closed); this
+ * catches clients that trickle bytes, which the inactivity timeout
+ * (timeout_s) does not. Responses, streamed or not, are not limited by it.
+ */
 struct aa_server_opts {
     const char *bind_addr;     /* IP literal; NULL -> "127.0.0.1" */
     uint16_t port;             /* 0 -> ephemeral, see aa_server_port() */
     unsigned threads;          /* 0 -> 2 */
-    unsigned timeout_s;        /* inactivity cut-off; 0 -> 10 */
+    unsigned timeout_s;        /* inactivity cut-off; 0 -> 10, max 86400 */
     size_t max_field;          /* one field line; 0 -> 16 KiB */
     size_t max_header_block;   /* request line + fields; 0 -> 64 KiB */
     size_t max_body;           /* 0 -> 1 MiB */
@@ -208,6 +229,9 @@ struct aa_server_opts {
     void *log_ctx;
     aa_server_transcript_fn transcript; /* optional */
     void *transcript_ctx;
+    unsigned request_timeout_s;      /* whole request; 0 -> 30, max 86400 */
+    unsigned max_connections;        /* 0 -> 512, max 65536 */
+    unsigned max_connections_per_ip; /* 0 -> 64; >= max_connections: no per-IP limit */
 };
 
 struct aa_server;
@@ -227,9 +251,20 @@ const char *aa_server_origin(const struct aa_server *s);
 /* Requests answered so far (handler or adapter responses). */
 uint64_t aa_server_requests(const struct aa_server *s);
 
+struct aa_server_stats {
+    uint64_t requests;        /* answered, as aa_server_requests() */
+    uint64_t accepted;        /* connections handed to libmicrohttpd */
+    uint64_t refused;         /* closed at once: a connection limit was reached */
+    uint64_t deadline_closed; /* closed because a request missed request_timeout_s */
+    unsigned open;            /* connections open now */
+};
+/* A consistent snapshot of the counters (all zero for NULL |s|). */
+void aa_server_stats(const struct aa_server *s, struct aa_server_stats *out);
+
 /*
- * Stop accepting, wait (up to 5 s) until requests whose headers have been
- * read are answered, then shut MHD down (closing idle keep-alive
+ * Stop accepting (the listening socket is closed, so new clients are
+ * refused at once), wait (up to 5 s) until requests whose headers have
+ * been read are answered, then shut MHD down (closing idle keep-alive
  * connections) and free |s|. No handler runs after this returns.
  * NULL is a no-op.
  */

@@ -7,12 +7,23 @@
  * place) and travels as MHD's con_cls until the completion callback frees
  * it, so every path - handler, adapter error, client abort, daemon
  * shutdown - releases it exactly once.
+ *
+ * Connections: the adapter owns the listening socket. One housekeeping
+ * thread accepts, applies the connection limits (total and per client
+ * address), hands each socket to the least loaded of |threads|
+ * single-threaded MHD daemons (MHD_add_connection), and once a second
+ * closes connections whose request has not fully arrived within
+ * request_timeout_s (MHD's own timeout only measures inactivity, so a
+ * client trickling one byte a second would never be cut). MHD's thread
+ * pool is not used: its threads race for accept() and one of them often
+ * takes a whole burst of connections (docs/security.md section 3).
  */
 #include "aa_server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,22 +36,56 @@
 #include <microhttpd.h>
 
 #define STOP_WAIT_S 5
+#define REAP_PERIOD_MS 1000   /* how often the request deadline is checked */
+#define ACCEPT_BURST 64       /* accept() calls per wake-up */
+#define ACCEPT_BACKOFF_MS 100 /* pause after EMFILE/ENFILE/ENOBUFS/ENOMEM */
+
+/*
+ * One accepted connection, from accept() until MHD's NOTIFY_CLOSED. Linked
+ * on aa_server.conns under aa_server.mu. |started| is set by
+ * NOTIFY_STARTED: from then until NOTIFY_CLOSED, which MHD calls before it
+ * closes the socket, |fd| is certainly this connection's, so shutdown() on
+ * it can never hit a reused descriptor.
+ */
+struct conn {
+    struct conn *prev, *next;
+    int fd;
+    unsigned dmn; /* index of the daemon that serves it */
+    int family;
+    uint8_t addr[16];
+    int64_t since_ms; /* start of the request being received */
+    bool started;
+    bool waiting; /* a request is being received (not yet answered) */
+    bool cut;     /* shut down by the request deadline */
+};
 
 struct aa_server {
-    struct MHD_Daemon *mhd;
+    struct MHD_Daemon **mhd;
+    unsigned n_mhd;
+    unsigned *load; /* open connections per daemon */
     struct aa_server_opts o;
     char bind[INET6_ADDRSTRLEN];
     uint16_t port;
     char origin[96];
+    int lfd;
+    pthread_t keeper;
+    bool keeper_running;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    bool stopping;
+    struct conn *conns;
+    unsigned open;
     unsigned inflight;
     uint64_t served;
+    uint64_t accepted;
+    uint64_t refused;
+    uint64_t cut;
 };
 
 /* Per-request state (MHD's con_cls). */
 struct rq {
     struct aa_server *s;
+    struct conn *conn; /* the connection's record, NULL if MHD gave none */
     char *target;
     size_t target_len;
     struct aa_buf body;
@@ -409,14 +454,24 @@ int aa_server_response_stream(struct aa_server_response *r, uint64_t size, aa_se
 }
 
 /* ---- MHD callbacks ----------------------------------------------------- */
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 {
     struct rq *rq = calloc(1, sizeof(*rq));
+    const union MHD_ConnectionInfo *ci;
 
-    (void)con;
     if (rq == NULL)
         return NULL;
     rq->s = cls;
+    ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    rq->conn = ci != NULL ? ci->socket_context : NULL;
     rq->target_len = uri ? strlen(uri) : 0;
     rq->target = aa_strndup(uri ? uri : "", rq->target_len);
     if (rq->target == NULL) {
@@ -437,10 +492,19 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
     (void)toe;
     if (rq == NULL)
         return;
-    if (rq->counted) {
+    if (rq->counted || rq->conn != NULL) {
         pthread_mutex_lock(&s->mu);
-        s->inflight--;
-        pthread_cond_broadcast(&s->cv);
+        if (rq->counted) {
+            s->inflight--;
+            pthread_cond_broadcast(&s->cv);
+        }
+        if (rq->conn != NULL) {
+            /* A keep-alive connection starts waiting for its next request
+             * now; MHD calls this before NOTIFY_CLOSED, so the record is
+             * still there. */
+            rq->conn->waiting = true;
+            rq->conn->since_ms = mono_ms();
+        }
         pthread_mutex_unlock(&s->mu);
     }
     aa_buf_free(&rq->body);
@@ -693,6 +757,12 @@ static enum MHD_Result send_response(struct aa_server *s, struct MHD_Connection 
     }
     if (resp->close)
         (void)MHD_add_response_header(mr, "Connection", "close");
+    /* Answered: the request deadline no longer applies (a streamed
+     * response may run for as long as the client reads it). */
+    pthread_mutex_lock(&s->mu);
+    if (rq->conn != NULL)
+        rq->conn->waiting = false;
+    pthread_mutex_unlock(&s->mu);
     ret = MHD_queue_response(con, (unsigned int)resp->status, mr);
     MHD_destroy_response(mr);
     rq->answered = true;
@@ -893,6 +963,246 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *con, const ch
     return ret;
 }
 
+/* ---- connections: accept, limits, request deadline ---------------------- */
+
+static void conn_unlink(struct aa_server *s, struct conn *c)
+{
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    s->load[c->dmn]--;
+    s->open--;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct aa_server *s = cls;
+    const union MHD_ConnectionInfo *ci;
+    struct conn *c;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci == NULL)
+            return;
+        pthread_mutex_lock(&s->mu);
+        /* Unique: a record's descriptor stays open until NOTIFY_CLOSED. */
+        for (c = s->conns; c != NULL; c = c->next)
+            if (!c->started && c->fd == (int)ci->connect_fd)
+                break;
+        if (c != NULL) {
+            c->started = true;
+            c->since_ms = mono_ms();
+            *socket_context = c;
+        }
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    c = *socket_context;
+    if (c == NULL)
+        return;
+    *socket_context = NULL;
+    pthread_mutex_lock(&s->mu);
+    conn_unlink(s, c);
+    pthread_mutex_unlock(&s->mu);
+    free(c);
+}
+
+static bool same_address(const struct conn *c, int family, const uint8_t *addr)
+{
+    return c->family == family && memcmp(c->addr, addr, family == AF_INET ? 4 : 16) == 0;
+}
+
+/* Hand |fd| to the least loaded daemon, or close it when a limit is
+ * reached. Runs on the housekeeping thread only. */
+static void admit(struct aa_server *s, int fd, const struct sockaddr_storage *ss, socklen_t len)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    unsigned same_ip = 0, best = 0;
+    bool refuse = c == NULL;
+
+    if (c != NULL) {
+        c->fd = fd;
+        c->family = ss->ss_family;
+        if (ss->ss_family == AF_INET)
+            memcpy(c->addr, &((const struct sockaddr_in *)(const void *)ss)->sin_addr, 4);
+        else if (ss->ss_family == AF_INET6)
+            memcpy(c->addr, &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr, 16);
+        c->waiting = true;
+        c->since_ms = mono_ms();
+    }
+    pthread_mutex_lock(&s->mu);
+    if (!refuse && s->open >= s->o.max_connections)
+        refuse = true;
+    for (struct conn *o = s->conns; !refuse && o != NULL; o = o->next)
+        if (same_address(o, c->family, c->addr) && ++same_ip >= s->o.max_connections_per_ip)
+            refuse = true;
+    if (refuse) {
+        s->refused++;
+        pthread_mutex_unlock(&s->mu);
+        free(c);
+        close(fd); /* the client sees the connection closed without an answer */
+        return;
+    }
+    for (unsigned i = 1; i < s->n_mhd; i++)
+        if (s->load[i] < s->load[best])
+            best = i;
+    c->dmn = best;
+    c->next = s->conns;
+    if (s->conns != NULL)
+        s->conns->prev = c;
+    s->conns = c;
+    s->load[best]++;
+    s->open++;
+    s->accepted++;
+    pthread_mutex_unlock(&s->mu);
+    if (MHD_add_connection(s->mhd[best], fd, (const struct sockaddr *)(const void *)ss, len) ==
+        MHD_YES)
+        return;
+    /* MHD closed the socket. If it announced the connection it also
+     * announced the close and the record is gone; otherwise drop it here
+     * (only this thread creates records, so the descriptor is unique). */
+    pthread_mutex_lock(&s->mu);
+    for (c = s->conns; c != NULL; c = c->next)
+        if (!c->started && c->fd == fd)
+            break;
+    if (c != NULL)
+        conn_unlink(s, c);
+    s->accepted--;
+    s->refused++;
+    pthread_mutex_unlock(&s->mu);
+    free(c);
+}
+
+/* Close connections whose request has not fully arrived in time. MHD has
+ * no call to drop a connection from outside its own thread; shutdown()
+ * leaves the descriptor to MHD, which then sees end-of-file and closes the
+ * connection through its normal path (request completion, NOTIFY_CLOSED). */
+static void reap(struct aa_server *s, int64_t now)
+{
+    int64_t lim = (int64_t)s->o.request_timeout_s * 1000;
+
+    pthread_mutex_lock(&s->mu);
+    for (struct conn *c = s->conns; c != NULL; c = c->next) {
+        if (c->started && c->waiting && !c->cut && now - c->since_ms >= lim) {
+            (void)shutdown(c->fd, SHUT_RDWR);
+            c->cut = true;
+            s->cut++;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void *keeper_main(void *arg)
+{
+    struct aa_server *s = arg;
+    int64_t next_reap = mono_ms() + REAP_PERIOD_MS;
+    bool backoff = false;
+
+    for (;;) {
+        struct pollfd p;
+        int64_t now = mono_ms(), wait;
+        bool stop;
+
+        pthread_mutex_lock(&s->mu);
+        stop = s->stopping;
+        pthread_mutex_unlock(&s->mu);
+        if (stop)
+            break;
+        if (now >= next_reap) {
+            reap(s, now);
+            next_reap = now + REAP_PERIOD_MS;
+        }
+        wait = next_reap - now;
+        if (backoff && wait > ACCEPT_BACKOFF_MS)
+            wait = ACCEPT_BACKOFF_MS;
+        p.fd = s->lfd;
+        p.events = POLLIN;
+        p.revents = 0;
+        /* While out of descriptors the socket stays readable: wait without
+         * it for a moment instead of spinning. */
+        if (poll(&p, backoff ? 0 : 1, (int)wait) <= 0) {
+            backoff = false;
+            continue;
+        }
+        for (int k = 0; k < ACCEPT_BURST; k++) {
+            struct sockaddr_storage ss;
+            socklen_t len = sizeof(ss);
+            int fd = accept4(s->lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd >= 0) {
+                admit(s, fd, &ss, len);
+                continue;
+            }
+            if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                backoff = true;
+            break; /* EAGAIN, or EINVAL once aa_server_stop shut the socket down */
+        }
+    }
+    return NULL;
+}
+
+static int listen_socket(struct aa_server *s, const struct sockaddr *sa, socklen_t salen, bool v6,
+                         struct aa_diag *d)
+{
+    int one = 1, e;
+    union {
+        struct sockaddr_storage ss;
+        struct sockaddr_in a4;
+        struct sockaddr_in6 a6;
+    } got;
+    socklen_t glen = sizeof(got);
+
+    s->lfd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (s->lfd < 0)
+        goto fail;
+    (void)setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (v6)
+        (void)setsockopt(s->lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(s->lfd, sa, salen) != 0 || listen(s->lfd, SOMAXCONN) != 0 ||
+        getsockname(s->lfd, (struct sockaddr *)&got, &glen) != 0)
+        goto fail;
+    s->port = ntohs(v6 ? got.a6.sin6_port : got.a4.sin_port);
+    return AA_OK;
+fail:
+    e = errno;
+    if (s->lfd >= 0)
+        close(s->lfd);
+    s->lfd = -1;
+    return aa_fail(d, AA_E_SERVER_START, NULL, "server: cannot listen on %s%s%s:%u (%s)",
+                   v6 ? "[" : "", s->bind, v6 ? "]" : "",
+                   (unsigned)ntohs(v6 ? ((const struct sockaddr_in6 *)(const void *)sa)->sin6_port
+                                      : ((const struct sockaddr_in *)(const void *)sa)->sin_port),
+                   strerror(e));
+}
+
+/* Release everything aa_server_start may have set up (|s| is not running
+ * any thread of its own). */
+static void server_free(struct aa_server *s)
+{
+    struct conn *c, *next;
+
+    for (unsigned i = 0; s->mhd != NULL && i < s->n_mhd; i++)
+        if (s->mhd[i] != NULL)
+            MHD_stop_daemon(s->mhd[i]);
+    if (s->lfd >= 0)
+        close(s->lfd);
+    /* records MHD never announced (it closed those sockets itself) */
+    for (c = s->conns; c != NULL; c = next) {
+        next = c->next;
+        free(c);
+    }
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s->mhd);
+    free(s->load);
+    free(s);
+}
+
 /* ---- lifecycle ---------------------------------------------------------- */
 int aa_server_start(const struct aa_server_opts *o, struct aa_server **out, struct aa_diag *d)
 {
@@ -900,10 +1210,12 @@ int aa_server_start(const struct aa_server_opts *o, struct aa_server **out, stru
     struct sockaddr_in a4;
     struct sockaddr_in6 a6;
     struct sockaddr *sa;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_AUTO;
-    const union MHD_DaemonInfo *di;
+    socklen_t salen;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_AUTO;
     size_t pool;
     bool v6 = false;
+    int rc;
 
     if (out == NULL)
         return AA_E_INVAL;
@@ -914,10 +1226,17 @@ int aa_server_start(const struct aa_server_opts *o, struct aa_server **out, stru
     if (s == NULL)
         return AA_E_NOMEM;
     s->o = *o;
+    s->lfd = -1;
     if (s->o.threads == 0)
         s->o.threads = AA_SERVER_THREADS_DEFAULT;
     if (s->o.timeout_s == 0)
         s->o.timeout_s = AA_SERVER_TIMEOUT_DEFAULT;
+    if (s->o.request_timeout_s == 0)
+        s->o.request_timeout_s = AA_SERVER_REQUEST_TIMEOUT_DEFAULT;
+    if (s->o.max_connections == 0)
+        s->o.max_connections = AA_SERVER_MAX_CONNECTIONS_DEFAULT;
+    if (s->o.max_connections_per_ip == 0)
+        s->o.max_connections_per_ip = AA_SERVER_MAX_PER_IP_DEFAULT;
     if (s->o.max_field == 0)
         s->o.max_field = AA_SERVER_MAX_FIELD_DEFAULT;
     if (s->o.max_header_block == 0)
@@ -925,10 +1244,14 @@ int aa_server_start(const struct aa_server_opts *o, struct aa_server **out, stru
     if (s->o.max_body == 0)
         s->o.max_body = AA_SERVER_MAX_BODY_DEFAULT;
     if (s->o.threads > 64 || s->o.max_header_block > (size_t)16 * 1024 * 1024 ||
-        s->o.max_body > (size_t)1 << 30) {
+        s->o.max_body > (size_t)1 << 30 || s->o.timeout_s > AA_SERVER_TIMEOUT_MAX ||
+        s->o.request_timeout_s > AA_SERVER_TIMEOUT_MAX ||
+        s->o.max_connections > AA_SERVER_MAX_CONNECTIONS_LIMIT) {
         free(s);
         return aa_fail(d, AA_E_SERVER_CONFIG, NULL,
-                       "server: threads <= 64, header block <= 16 MiB, body <= 1 GiB");
+                       "server: threads <= 64, header block <= 16 MiB, body <= 1 GiB, "
+                       "timeouts <= %u s, max_connections <= %u",
+                       AA_SERVER_TIMEOUT_MAX, AA_SERVER_MAX_CONNECTIONS_LIMIT);
     }
     aa_snprintf(s->bind, sizeof(s->bind), "%s", o->bind_addr ? o->bind_addr : "127.0.0.1");
     s->o.bind_addr = s->bind;
@@ -939,39 +1262,57 @@ int aa_server_start(const struct aa_server_opts *o, struct aa_server **out, stru
         a4.sin_family = AF_INET;
         a4.sin_port = htons(o->port);
         sa = (struct sockaddr *)&a4;
+        salen = sizeof(a4);
     } else if (inet_pton(AF_INET6, s->bind, &a6.sin6_addr) == 1) {
         a6.sin6_family = AF_INET6;
         a6.sin6_port = htons(o->port);
         sa = (struct sockaddr *)&a6;
-        flags |= MHD_USE_IPv6;
+        salen = sizeof(a6);
         v6 = true;
     } else {
-        int rc = aa_fail(d, AA_E_SERVER_ADDR, NULL,
-                         "server: bind address \"%.64s\" is not an IPv4/IPv6 literal", s->bind);
+        rc = aa_fail(d, AA_E_SERVER_ADDR, NULL,
+                     "server: bind address \"%.64s\" is not an IPv4/IPv6 literal", s->bind);
         free(s);
         return rc;
     }
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
-    pool = AA_SERVER_POOL_SIZE(s->o.max_header_block);
-    s->mhd = MHD_start_daemon(
-        flags, o->port, NULL, NULL, on_access, s, MHD_OPTION_SOCK_ADDR, sa,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_CONNECTION_TIMEOUT, s->o.timeout_s,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_THREAD_POOL_SIZE,
-        s->o.threads > 1 ? s->o.threads : 0u, MHD_OPTION_END);
-    if (s->mhd == NULL) {
-        int e = errno;
-        int rc = aa_fail(d, AA_E_SERVER_START, NULL, "server: cannot listen on %s%s%s:%u (%s)",
-                         v6 ? "[" : "", s->bind, v6 ? "]" : "", (unsigned)o->port,
-                         e ? strerror(e) : "libmicrohttpd refused the configuration");
-        pthread_cond_destroy(&s->cv);
-        pthread_mutex_destroy(&s->mu);
-        free(s);
+    s->n_mhd = s->o.threads;
+    s->mhd = calloc(s->n_mhd, sizeof(*s->mhd));
+    s->load = calloc(s->n_mhd, sizeof(*s->load));
+    if (s->mhd == NULL || s->load == NULL) {
+        server_free(s);
+        return AA_E_NOMEM;
+    }
+    if ((rc = listen_socket(s, sa, salen, v6, d)) != AA_OK) {
+        server_free(s);
         return rc;
     }
-    di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = di ? di->port : o->port;
+    pool = AA_SERVER_POOL_SIZE(s->o.max_header_block);
+    for (unsigned i = 0; i < s->n_mhd; i++) {
+        /* The adapter enforces both connection limits before a socket
+         * reaches a daemon; MHD's own are set to the same values as a
+         * backstop. */
+        s->mhd[i] = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_access, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
+            MHD_OPTION_CONNECTION_TIMEOUT, s->o.timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+            s->o.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+            s->o.max_connections_per_ip, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+            on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_END);
+        if (s->mhd[i] == NULL) {
+            int e = errno;
+            rc = aa_fail(d, AA_E_SERVER_START, NULL, "server: libmicrohttpd did not start (%s)",
+                         e ? strerror(e) : "configuration refused");
+            server_free(s);
+            return rc;
+        }
+    }
+    if (pthread_create(&s->keeper, NULL, keeper_main, s) != 0) {
+        server_free(s);
+        return aa_fail(d, AA_E_SERVER_START, NULL, "server: cannot start its accept thread");
+    }
+    s->keeper_running = true;
     aa_snprintf(s->origin, sizeof(s->origin), "http://%s%s%s:%u", v6 ? "[" : "", s->bind,
                 v6 ? "]" : "", (unsigned)s->port);
     *out = s;
@@ -1000,21 +1341,39 @@ uint64_t aa_server_requests(const struct aa_server *s)
     return n;
 }
 
+void aa_server_stats(const struct aa_server *s, struct aa_server_stats *out)
+{
+    if (out == NULL)
+        return;
+    memset(out, 0, sizeof(*out));
+    if (s == NULL)
+        return;
+    pthread_mutex_lock((pthread_mutex_t *)&s->mu);
+    out->requests = s->served;
+    out->accepted = s->accepted;
+    out->refused = s->refused;
+    out->deadline_closed = s->cut;
+    out->open = s->open;
+    pthread_mutex_unlock((pthread_mutex_t *)&s->mu);
+}
+
 void aa_server_stop(struct aa_server *s)
 {
-    MHD_socket lfd;
     struct timespec deadline;
 
     if (s == NULL)
         return;
-    lfd = MHD_quiesce_daemon(s->mhd);
-    /* A quiesced MHD stops accepting, but the socket still listens and the
-     * kernel would park new clients in its backlog until they time out.
-     * shutdown() on a listening socket (Linux) makes them see a refusal at
-     * once; the descriptor itself is closed only after MHD_stop_daemon, as
-     * MHD requires. */
-    if (lfd != MHD_INVALID_SOCKET)
-        shutdown(lfd, SHUT_RDWR);
+    /* Stop accepting: shutdown() wakes the accept thread's poll() (Linux),
+     * and closing the socket makes new clients see a refusal at once
+     * instead of waiting in the kernel backlog. */
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_mutex_unlock(&s->mu);
+    (void)shutdown(s->lfd, SHUT_RDWR);
+    if (s->keeper_running)
+        pthread_join(s->keeper, NULL);
+    close(s->lfd);
+    s->lfd = -1;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += STOP_WAIT_S;
     pthread_mutex_lock(&s->mu);
@@ -1023,12 +1382,9 @@ void aa_server_stop(struct aa_server *s)
             break;
     }
     pthread_mutex_unlock(&s->mu);
-    MHD_stop_daemon(s->mhd);
-    if (lfd != MHD_INVALID_SOCKET)
-        close(lfd);
-    pthread_cond_destroy(&s->cv);
-    pthread_mutex_destroy(&s->mu);
-    free(s);
+    /* MHD_stop_daemon closes the remaining (idle keep-alive) connections;
+     * no handler runs after it returns. */
+    server_free(s);
 }
 
 /* ---- transcripts ---------------------------------------------------------- */

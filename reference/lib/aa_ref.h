@@ -73,40 +73,56 @@ void aa_ref_clock_advance(struct aa_ref_clock *c, int64_t secs);
  * Fault switches: each breaks exactly ONE behaviour so that the
  * conformance suite can be proven able to fail (aauth-reference --fault).
  * Never enabled unless explicitly requested. aa_ref_faults[] documents
- * them (name, role, what breaks, the check ids expected to FAIL).
+ * them (name, roles, what breaks, the check ids expected to FAIL), and
+ * docs/faults.md is that table; suites/unit/test_faults.c proves every
+ * row against the conformance runner.
  */
 enum aa_ref_fault {
-    AA_REF_FAULT_ACCEPT_EXPIRED = 1u << 0,      /* tokens past exp accepted */
+    AA_REF_FAULT_ACCEPT_EXPIRED = 1u << 0,       /* tokens past exp accepted */
     AA_REF_FAULT_SKIP_SIGKEY_COVERAGE = 1u << 1, /* signature-key need not be covered */
-    AA_REF_FAULT_IGNORE_AUD = 1u << 2,          /* aud of tokens not checked */
-    AA_REF_FAULT_ACCEPT_ALG_NONE = 1u << 3,     /* alg:none tokens accepted */
-    AA_REF_FAULT_AUTHORITY_FROM_HOST = 1u << 4, /* @authority taken from Host */
-    AA_REF_FAULT_ACCEPT_LEGACY_BASE = 1u << 5,  /* base without @signature-params */
-    AA_REF_FAULT_GRANT_AGENT_TOKEN = 1u << 6,   /* /data-auth granted to an agent token */
-    AA_REF_FAULT_RT_NO_SIG_CHECK = 1u << 7,     /* resource tokens issued unverified */
-    AA_REF_FAULT_SKIP_CREATED_WINDOW = 1u << 8, /* created not checked */
-    AA_REF_FAULT_SKIP_REPLAY = 1u << 9,         /* nonce replay not detected */
-    AA_REF_FAULT_WRONG_TYP = 1u << 10,          /* issues tokens with typ "JWT" */
-    AA_REF_FAULT_NO_CHALLENGE = 1u << 11,       /* 401 without Agent-Auth */
-    AA_REF_FAULT_CNF_UNBOUND = 1u << 12,        /* signature key not compared to cnf */
-    AA_REF_FAULT_CODE_REUSE = 1u << 13,         /* authorization codes reusable */
-    AA_REF_FAULT_REFRESH_ANY_AGENT = 1u << 14,  /* refresh token not bound to agent */
-    AA_REF_FAULT_ACCEPT_PRIVATE_CNF = 1u << 15, /* /delegate/token accepts a private JWK */
-    AA_REF_FAULT_SKIP_DIGEST = 1u << 16,        /* Content-Digest not compared with the body */
-    AA_REF_FAULT_SKIP_TYP = 1u << 17,           /* JWT typ of presented tokens not checked */
+    AA_REF_FAULT_IGNORE_AUD = 1u << 2,           /* aud of presented tokens not checked */
+    AA_REF_FAULT_ACCEPT_ALG_NONE = 1u << 3,      /* alg:none tokens accepted */
+    AA_REF_FAULT_AUTHORITY_FROM_HOST = 1u << 4,  /* @authority taken from Host */
+    AA_REF_FAULT_ACCEPT_LEGACY_BASE = 1u << 5,   /* base without @signature-params */
+    AA_REF_FAULT_GRANT_AGENT_TOKEN = 1u << 6,    /* /data-auth granted to an agent token */
+    AA_REF_FAULT_RT_NO_SIG_CHECK = 1u << 7,      /* AS accepts resource tokens with a bad JWS */
+    AA_REF_FAULT_SKIP_CREATED_WINDOW = 1u << 8,  /* created window not checked */
+    AA_REF_FAULT_SKIP_REPLAY = 1u << 9,          /* nonce replay not detected */
+    AA_REF_FAULT_WRONG_TYP = 1u << 10,           /* issues tokens with typ "JWT" */
+    AA_REF_FAULT_NO_CHALLENGE = 1u << 11,        /* 401 without Agent-Auth */
+    AA_REF_FAULT_CNF_UNBOUND = 1u << 12,         /* scheme=jwt signature not checked against cnf */
+    AA_REF_FAULT_CODE_REUSE = 1u << 13,          /* authorization codes reusable */
+    AA_REF_FAULT_REFRESH_ANY_AGENT = 1u << 14,   /* refresh token not bound to agent/delegate */
+    AA_REF_FAULT_ACCEPT_PRIVATE_CNF = 1u << 15,  /* /delegate/token accepts a private JWK */
+    AA_REF_FAULT_SKIP_DIGEST = 1u << 16,         /* Content-Digest not compared with the body */
+    AA_REF_FAULT_SKIP_TYP = 1u << 17,            /* JWT typ of presented tokens not checked */
     AA_REF_FAULT_IGNORE_HWK_BINDING = 1u << 18, /* hwk key != cnf_jwk accepted at /delegate/token */
-    AA_REF_FAULT_METADATA_ID_MISMATCH = 1u << 19, /* metadata identifier member != id */
-    AA_REF_FAULT_JWKS_PRIVATE = 1u << 20,       /* JWKS publishes the private member d */
+    AA_REF_FAULT_METADATA_ID_MISMATCH = 1u << 19,  /* metadata identifier member != id */
+    AA_REF_FAULT_JWKS_PRIVATE = 1u << 20,          /* every role's JWKS publishes the private d */
     AA_REF_FAULT_EXP_BEYOND_EXPIRES_IN = 1u << 21, /* agent token exp = now + ttl + 3600 */
-    AA_REF_FAULT_CNF_MISMATCH = 1u << 22        /* agent token cnf.jwk is not the submitted key */
+    AA_REF_FAULT_CNF_MISMATCH = 1u << 22, /* agent token cnf.jwk is not the submitted key */
+    AA_REF_FAULT_EXCHANGE_UNTRUSTED_UPSTREAM = 1u << 23, /* exchange trusts any upstream iss */
+    AA_REF_FAULT_EXCHANGE_REFRESH_TOKEN = 1u << 24, /* exchange answer carries a refresh_token */
+    AA_REF_FAULT_EXCHANGE_NO_ACT = 1u << 25,        /* exchanged token (T2) without act */
+    AA_REF_FAULT_REFRESH_ROTATES = 1u << 26,        /* refresh answer carries a new refresh_token */
+    AA_REF_FAULT_STATE_NOT_ECHOED = 1u << 27,       /* consent redirects drop state */
+    AA_REF_FAULT_F5_AGENT_CLAIM = 1u << 28,         /* auth token with aud = the agent has agent */
+    AA_REF_FAULT_SCOPE_NOT_ENFORCED = 1u << 29, /* auth token scope not compared with the need */
+    AA_REF_FAULT_RT_WRONG_AGENT_JKT = 1u << 30  /* resource token agent_jkt = the resource's key */
+    /* Bit 31 is the last one an unsigned mask holds (and it is outside the
+     * int range C11 guarantees for enumerators): a 32nd fault needs a wider
+     * aa_ref_common.faults. */
 };
 
 struct aa_ref_fault_info {
     const char *name;            /* "accept-expired" */
     unsigned bit;
-    const char *roles;           /* "resource,auth" (role names: agent, resource, auth) */
+    const char *roles;           /* the roles whose behaviour the switch changes, "resource,auth"
+                                    (role names: agent, resource, auth) */
     const char *breaks;          /* one sentence */
-    const char *failing_checks;  /* comma-separated check ids that must FAIL */
+    const char *failing_checks;  /* comma-separated aauth-conformance check ids that must FAIL
+                                    (WARN for SHOULD-level checks) against a server with the
+                                    switch on; each is judged on one of |roles| */
 };
 extern const struct aa_ref_fault_info aa_ref_faults[];
 extern const size_t aa_ref_n_faults;
@@ -158,6 +174,18 @@ struct aa_ref_common {
     size_t n_trusted_origins;
     unsigned threads;          /* MHD threads; 0 -> 2 */
     struct aa_disc *disc;      /* shared discovery cache; NULL -> own cache */
+    /* Connection hardening (aa_server_opts, docs/security.md section 2);
+     * 0 -> the adapter's default. */
+    unsigned timeout_s;              /* inactivity cut-off; 10 */
+    unsigned request_timeout_s;      /* a whole request must arrive within; 30 */
+    unsigned max_connections;        /* open at once; 512 */
+    unsigned max_connections_per_ip; /* open at once from one address; 64 */
+    /* Dev mode (strict_https off) lets a request make this server fetch
+     * discovery documents from any loopback URL (PROFILE#1 D-1). Bound to a
+     * non-loopback address, that would let remote clients probe this
+     * host's loopback services, so such a server refuses to start unless
+     * this is set (docs/security.md section 1). */
+    bool allow_dev_remote;
 };
 
 struct aa_ref_agent_config {

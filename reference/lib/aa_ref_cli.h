@@ -60,6 +60,10 @@ struct aa_ref_cli {
     int verbosity; /* 0 -q, 1 default, 2 -v, 3 -vv */
     unsigned faults;
     char *config_file;
+    /* connection hardening (aa_ref_common); 0: the adapter's default */
+    unsigned timeout_s, request_timeout_s;
+    unsigned max_connections, max_connections_per_ip;
+    bool allow_dev_remote;
 
     /* Filled by aa_ref_cli_parse from the above (pointers into this struct). */
     char *key_file[AA_REF_N_ROLES];

@@ -935,8 +935,9 @@ static void do_auth(struct aa_ref_server *s, const struct aa_form *f, const stru
             consent = true;
         }
     } else {
-        /* F5: the agent is the resource; aud = the agent, no agent claim. */
-        g.agent_claim = false;
+        /* F5: the agent is the resource; aud = the agent, no agent claim
+         * (unless the f5-agent-claim fault adds one). */
+        g.agent_claim = ref_fault(s, AA_REF_FAULT_F5_AGENT_CLAIM);
         g.aud = aa_strdup(rq->agent);
         if (g.aud == NULL) {
             send_oom(resp);
@@ -1105,6 +1106,13 @@ static void do_refresh(struct aa_ref_server *s, const struct aa_form *f, const s
     free(g.cnf_json);
     g.cnf_json = cnf;
     memcpy(g.jkt, rq->jkt, sizeof(g.jkt));
+    if (ref_fault(s, AA_REF_FAULT_REFRESH_ROTATES)) {
+        /* Fault: answer with a new refresh token as well (PROFILE#6.3 says
+         * refresh tokens are not rotated; RF-06). */
+        grant_tokens(s, resp, &g);
+        auth_grant_cleanup(&g);
+        return;
+    }
     rc = auth_issue_token(s, &g, NULL, NULL, false, 0, &at, &exp_in);
     if (rc != AA_OK)
         auth_send_issue_error(resp, rc);

@@ -137,8 +137,12 @@ void auth_exchange(struct aa_ref_server *s, const struct aa_server_request *req,
     struct aa_identity id;
     struct aa_jwk kr1;
     struct auth_grant g;
-    struct aa_jwt peek;
+    struct aa_jwt peek, up;
     struct aa_diag d;
+    const char *any_issuer[2] = {NULL, NULL};
+    bool have_up = false;
+    char refresh[AUTH_SECRET_LEN + 1];
+    int64_t retry = 0;
     cJSON *act = NULL, *kjson = NULL;
     const char *tok, *rt, *jkt = NULL;
     char why[160], msg[AA_DIAG_MSG_MAX + 64];
@@ -184,9 +188,18 @@ void auth_exchange(struct aa_ref_server *s, const struct aa_server_request *req,
         goto out;
     }
     tp.trusted_issuers = (const char *const *)a->trusted;
+    /* Fault exchange-untrusted-upstream: whoever issued T1 is trusted. */
+    if (ref_fault(s, AA_REF_FAULT_EXCHANGE_UNTRUSTED_UPSTREAM) && tok != NULL &&
+        aa_jwt_parse(tok, strlen(tok), &up, NULL) == AA_OK) {
+        have_up = true;
+        if ((any_issuer[0] = aa_jwt_claim_str(&up, cl->iss)) != NULL)
+            tp.trusted_issuers = any_issuer;
+    }
     tp.aud_mode = AA_AUD_SINGLE_STRING;
     rc = aa_aauth_validate_auth_token(&tp, tok != NULL ? tok : "", tok != NULL ? strlen(tok) : 0,
                                       &t1, &res);
+    if (have_up)
+        aa_jwt_cleanup(&up);
     aa_sigkey_cleanup(&sk);
     if (rc != AA_OK) {
         ref_logf(s, 3, "exchange: upstream token rejected at %s", res.where);
@@ -266,10 +279,25 @@ void auth_exchange(struct aa_ref_server *s, const struct aa_server_request *req,
     }
     g.agent_claim = true;
     memcpy(g.jkt, id.thumbprint, sizeof(g.jkt));
-    /* T2 never outlives the authorisation it was derived from. */
-    rc = auth_issue_token(s, &g, t1.sub, act, true, t1.exp, &t2, &exp_in);
+    /* T2 never outlives the authorisation it was derived from. The
+     * exchange-no-act fault leaves out who acted upstream. */
+    rc = auth_issue_token(s, &g, t1.sub, ref_fault(s, AA_REF_FAULT_EXCHANGE_NO_ACT) ? NULL : act,
+                          true, t1.exp, &t2, &exp_in);
     if (rc != AA_OK) {
         auth_send_issue_error(resp, rc);
+        goto out;
+    }
+    if (ref_fault(s, AA_REF_FAULT_EXCHANGE_REFRESH_TOKEN)) {
+        /* Fault: a refresh grant for T2, which PROFILE#6.5 forbids (EX-08). */
+        rc = auth_table_put(&a->refresh, ref_now(s), a->rf_ttl, &g, refresh, &retry);
+        if (rc == AA_E_LIMIT)
+            auth_send_busy(resp, "refresh token", retry);
+        else if (rc != AA_OK)
+            ref_send_perr(resp, AA_PERR_SERVER_ERROR, REF_NO_STORE,
+                          "cannot store the refresh token");
+        else
+            auth_send_tokens(resp, t2, exp_in, refresh);
+        aa_cleanse(refresh, sizeof(refresh));
         goto out;
     }
     auth_send_tokens(resp, t2, exp_in, NULL);

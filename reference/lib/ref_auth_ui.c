@@ -465,7 +465,7 @@ static void do_consent(struct aa_ref_server *s, struct aa_server_response *resp,
         ref_logf(s, 3, "consent: denied");
         aa_buf_adds(&loc, "error=access_denied&error_description=");
         aa_form_encode(&loc, "The user denied the request", 27);
-        add_state(&loc, p->state);
+        add_state(&loc, ref_fault(s, AA_REF_FAULT_STATE_NOT_ECHOED) ? NULL : p->state);
         send_303(resp, &loc);
         auth_grant_cleanup(&g);
         return;
@@ -478,7 +478,8 @@ static void do_consent(struct aa_ref_server *s, struct aa_server_response *resp,
     } else {
         aa_buf_adds(&loc, "code=");
         aa_form_encode(&loc, code, strlen(code));
-        add_state(&loc, p->state);
+        /* Fault state-not-echoed: the client cannot match the answer. */
+        add_state(&loc, ref_fault(s, AA_REF_FAULT_STATE_NOT_ECHOED) ? NULL : p->state);
         send_303(resp, &loc);
     }
     aa_buf_free(&loc);

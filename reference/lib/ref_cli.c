@@ -50,6 +50,11 @@ enum opt_id {
     O_FROZEN_CLOCK,
     O_VERBOSITY,
     O_FAULT,
+    O_TIMEOUT,
+    O_REQUEST_TIMEOUT,
+    O_MAX_CONNECTIONS,
+    O_MAX_PER_IP,
+    O_ALLOW_DEV_REMOTE,
     O_LIST_FAULTS,
     O_PRINT_CONFIG,
     O_HELP,
@@ -95,6 +100,11 @@ static const struct opt opts[] = {
     {"frozen-clock", O_FROZEN_CLOCK, true, true},
     {"verbosity", O_VERBOSITY, true, true},
     {"fault", O_FAULT, true, true},
+    {"timeout", O_TIMEOUT, true, true},
+    {"request-timeout", O_REQUEST_TIMEOUT, true, true},
+    {"max-connections", O_MAX_CONNECTIONS, true, true},
+    {"max-connections-per-ip", O_MAX_PER_IP, true, true},
+    {"allow-dev-remote", O_ALLOW_DEV_REMOTE, false, true},
     {"list-faults", O_LIST_FAULTS, false, false},
     {"print-config", O_PRINT_CONFIG, false, false},
     {"help", O_HELP, false, false},
@@ -448,6 +458,30 @@ static int apply(struct aa_ref_cli *cli, struct parse_state *st, const struct op
         }
         cli->faults |= bits;
         return AA_OK;
+    case O_TIMEOUT:
+    case O_REQUEST_TIMEOUT:
+        if (!parse_int(v, 1, AA_SERVER_TIMEOUT_MAX, &x))
+            return usage(err, cap, o, "\"%.64s\" is not a number of seconds (1-%u)", v,
+                         AA_SERVER_TIMEOUT_MAX);
+        if (o->id == O_TIMEOUT)
+            cli->timeout_s = (unsigned)x;
+        else
+            cli->request_timeout_s = (unsigned)x;
+        return AA_OK;
+    case O_MAX_CONNECTIONS:
+    case O_MAX_PER_IP:
+        if (!parse_int(v, 1, AA_SERVER_MAX_CONNECTIONS_LIMIT, &x))
+            return usage(err, cap, o, "\"%.64s\" is not a connection count (1-%u)", v,
+                         AA_SERVER_MAX_CONNECTIONS_LIMIT);
+        if (o->id == O_MAX_CONNECTIONS)
+            cli->max_connections = (unsigned)x;
+        else
+            cli->max_connections_per_ip = (unsigned)x;
+        return AA_OK;
+    case O_ALLOW_DEV_REMOTE:
+        if (!bool_value(v, &cli->allow_dev_remote))
+            return usage(err, cap, o, "expects true or false");
+        return AA_OK;
     case O_LIST_FAULTS:
         cli->action = AA_REF_CLI_LIST_FAULTS;
         return AA_OK;
@@ -478,7 +512,11 @@ static int apply_json(struct aa_ref_cli *cli, struct parse_state *st, const stru
     if (cJSON_IsBool(v)) {
         if (o->has_arg)
             return usage(err, cap, o, "expects a %s, not a boolean",
-                         o->id == O_VERBOSITY || o->id == O_FROZEN_CLOCK ? "number" : "string");
+                         o->id == O_VERBOSITY || o->id == O_FROZEN_CLOCK || o->id == O_TIMEOUT ||
+                                 o->id == O_REQUEST_TIMEOUT || o->id == O_MAX_CONNECTIONS ||
+                                 o->id == O_MAX_PER_IP
+                             ? "number"
+                             : "string");
         return apply(cli, st, o, cJSON_IsTrue(v) ? "true" : "false", err, cap);
     }
     if (cJSON_IsNumber(v)) {
@@ -773,6 +811,19 @@ void aa_ref_cli_help(FILE *out)
           "  --resource-id URL       public identifier of the resource\n"
           "  --auth-id URL           public identifier of the auth server\n"
           "  --strict-https          refuse http identifiers (no dev mode)\n"
+          "  --allow-dev-remote      start in dev mode on a non-loopback --bind address\n"
+          "                          (refused otherwise: dev mode fetches any loopback URL\n"
+          "                          a request names, so remote clients could probe this\n"
+          "                          host's loopback services; docs/security.md)\n"
+          "\n"
+          "Connections (each server; docs/security.md):\n"
+          "  --timeout N             close a connection idle for N s (default 10)\n"
+          "  --request-timeout N     close a connection whose request has not fully\n"
+          "                          arrived N s after it began (default 30)\n"
+          "  --max-connections N     open connections at once (default 512)\n"
+          "  --max-connections-per-ip N\n"
+          "                          open connections from one address (default 64);\n"
+          "                          more are closed at once without an answer\n"
           "\n"
           "Keys:\n"
           "  --key-dir DIR           per-role signing keys DIR/agent.jwk, DIR/resource.jwk,\n"
@@ -923,7 +974,15 @@ int aa_ref_cli_config_json(const struct aa_ref_cli *cli, struct aa_buf *out)
         !cJSON_AddBoolToObject(o, "strict-https", cli->strict_https) ||
         !cJSON_AddBoolToObject(o, "allow-remote-delegates", cli->allow_remote_delegates) ||
         (cli->frozen && add_num(o, "frozen-clock", cli->frozen_clock) != AA_OK) ||
-        add_num(o, "verbosity", cli->verbosity) != AA_OK)
+        add_num(o, "verbosity", cli->verbosity) != AA_OK ||
+        add_num(o, "timeout", or_default(cli->timeout_s, AA_SERVER_TIMEOUT_DEFAULT)) != AA_OK ||
+        add_num(o, "request-timeout",
+                or_default(cli->request_timeout_s, AA_SERVER_REQUEST_TIMEOUT_DEFAULT)) != AA_OK ||
+        add_num(o, "max-connections",
+                or_default(cli->max_connections, AA_SERVER_MAX_CONNECTIONS_DEFAULT)) != AA_OK ||
+        add_num(o, "max-connections-per-ip",
+                or_default(cli->max_connections_per_ip, AA_SERVER_MAX_PER_IP_DEFAULT)) != AA_OK ||
+        !cJSON_AddBoolToObject(o, "allow-dev-remote", cli->allow_dev_remote))
         goto out;
     if ((a = cJSON_AddArrayToObject(o, "fault")) == NULL)
         goto out;
@@ -964,6 +1023,11 @@ static void common(const struct aa_ref_cli *cli, enum aa_ref_role r, struct aa_r
     c->log = log;
     c->trusted_origins = cli->n_origins ? cli->origins : NULL;
     c->n_trusted_origins = cli->n_origins;
+    c->timeout_s = cli->timeout_s;
+    c->request_timeout_s = cli->request_timeout_s;
+    c->max_connections = cli->max_connections;
+    c->max_connections_per_ip = cli->max_connections_per_ip;
+    c->allow_dev_remote = cli->allow_dev_remote;
 }
 
 void aa_ref_cli_agent_config(const struct aa_ref_cli *cli, struct aa_ref_clock *clock, FILE *log,

@@ -359,6 +359,10 @@ int ref_server_new(enum aa_ref_role role, const struct aa_ref_common *c, struct 
 
     s->port_req = c->port;
     s->threads = c->threads ? c->threads : AA_SERVER_THREADS_DEFAULT;
+    s->timeout_s = c->timeout_s;
+    s->request_timeout_s = c->request_timeout_s;
+    s->max_connections = c->max_connections;
+    s->max_connections_per_ip = c->max_connections_per_ip;
     s->clock = c->clock ? c->clock : &s->own_clock;
     s->faults = c->faults;
     s->verbosity = c->verbosity < 0 ? 0 : c->verbosity > 3 ? 3 : c->verbosity;
@@ -368,6 +372,16 @@ int ref_server_new(enum aa_ref_role role, const struct aa_ref_common *c, struct 
     s->bind = aa_strdup(c->bind_addr ? c->bind_addr : "127.0.0.1");
     if (s->bind == NULL)
         return aa_fail(d, AA_E_NOMEM, "PROFILE#1", "out of memory");
+    /* Dev mode fetches any loopback URL a request names (D-1); reachable
+     * from other hosts, the server would probe its own loopback services
+     * for them. */
+    if (!c->strict_https && !c->allow_dev_remote &&
+        !aa_http_host_is_loopback(aa_str_c(s->bind)))
+        return aa_fail(d, AA_E_INVAL, "PROFILE#1",
+                       "%s: bind address %.64s is not loopback, and dev mode (no --strict-https) "
+                       "would let remote clients make this server fetch any loopback URL; bind "
+                       "127.0.0.1, use --strict-https, or accept that with --allow-dev-remote",
+                       s->label, s->bind);
     for (size_t i = 0; i < c->n_aliases && c->aliases != NULL; i++)
         if (c->aliases[i].id != NULL &&
             add_alias(s, c->aliases[i].id, c->aliases[i].alias) != AA_OK)
@@ -436,6 +450,10 @@ int ref_server_listen(struct aa_ref_server *s, struct aa_diag *d)
     o.bind_addr = s->bind;
     o.port = s->port_req;
     o.threads = s->threads;
+    o.timeout_s = s->timeout_s;
+    o.request_timeout_s = s->request_timeout_s;
+    o.max_connections = s->max_connections;
+    o.max_connections_per_ip = s->max_connections_per_ip;
     o.handler = dispatch;
     o.ctx = s;
     o.log = s->verbosity >= 1 ? on_log : NULL;
@@ -543,6 +561,11 @@ static bool path_is(const struct aa_server_request *req, const char *path)
     return aa_server_request_path_is(req, path);
 }
 
+/* The server whose handler runs on this thread, so that ref_send_result
+ * can log what it keeps from the client without a server argument (its
+ * callers predate the need). Set only around a route handler. */
+static _Thread_local const struct aa_ref_server *tl_server;
+
 static void dispatch(void *ctx, const struct aa_server_request *req,
                      struct aa_server_response *resp)
 {
@@ -574,7 +597,9 @@ static void dispatch(void *ctx, const struct aa_server_request *req,
     }
     atomic_fetch_add(&s->hits[first], 1);
     if (match != NULL) {
+        tl_server = s;
         match->fn(s, req, resp);
+        tl_server = NULL;
         return;
     }
     allow[0] = '\0';
@@ -781,6 +806,33 @@ int ref_send_perr(struct aa_server_response *r, enum aa_perr e, unsigned flags, 
     return rc;
 }
 
+bool ref_is_discovery_outcome(int code)
+{
+    switch (code) {
+    case AA_E_HTTP_CONNECT:
+    case AA_E_HTTP_TIMEOUT:
+    case AA_E_HTTP_TOO_LARGE:
+    case AA_E_HTTP_NOT_ALLOWED: /* the name resolved to a refused address */
+    case AA_E_HTTP_RESOLVE:
+    case AA_E_HTTP_PROTOCOL:
+    case AA_E_HTTP_SEND:
+    case AA_E_HTTP_TLS:
+    case AA_E_DISC_REDIRECT:
+    case AA_E_DISC_STATUS:
+    case AA_E_DISC_CONTENT_TYPE:
+    case AA_E_DISC_JSON:
+    case AA_E_DISC_MEMBER:
+    case AA_E_DISC_ID_MISMATCH:
+    case AA_E_DISC_JWKS:
+    case AA_E_DISC_KID_UNKNOWN:
+    case AA_E_DISC_JKT_UNKNOWN:
+    case AA_E_JWKS_KID_UNKNOWN:
+        return true;
+    default:
+        return false;
+    }
+}
+
 int ref_send_result(struct aa_server_response *r, const struct aa_aauth_result *res, unsigned flags)
 {
     char msg[AA_DIAG_MSG_MAX + 64];
@@ -788,6 +840,16 @@ int ref_send_result(struct aa_server_response *r, const struct aa_aauth_result *
     if (res == NULL || res->perr == AA_PERR_NONE || res->status < 400)
         return ref_send_error(r, 500, "server_error", flags, "verifier gave no verdict");
     aa_diag_format(&res->diag, msg, sizeof(msg));
+    if (ref_is_discovery_outcome(res->code)) {
+        /* The same text whatever happened at the URL; not even the step,
+         * which tells an unknown kid from an unreachable document. */
+        if (tl_server != NULL)
+            ref_logf(tl_server, 1, "%s %s: key discovery failed (the client sees a generic "
+                                   "description): %s",
+                     res->where, aa_perr_name(res->perr), msg);
+        return ref_send_error(r, res->status, aa_perr_name(res->perr), flags, "%s",
+                              REF_DISCOVERY_FAILED_TEXT);
+    }
     if (res->where[0] != '\0')
         return ref_send_error(r, res->status, aa_perr_name(res->perr), flags, "%s: %s", res->where,
                               msg);

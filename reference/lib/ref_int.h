@@ -63,6 +63,8 @@ struct aa_ref_server {
     char *bind;        /* owned copy; "127.0.0.1" by default */
     uint16_t port_req; /* as configured (0 = ephemeral) */
     unsigned threads;
+    unsigned timeout_s, request_timeout_s; /* aa_server_opts; 0 = its default */
+    unsigned max_connections, max_connections_per_ip;
     char *url; /* listen origin, owned */
 
     /* identity (PROFILE#1, #2.5) */
@@ -183,9 +185,24 @@ int ref_send_error(struct aa_server_response *r, int status, const char *code, u
 int ref_send_perr(struct aa_server_response *r, enum aa_perr e, unsigned flags, const char *fmt,
                   ...) AA_PRINTF(4, 5);
 /* A failed verifier/validator result: its status, profile error and
- * message ("2.11/8: AAuth profile §2.7: ..."). */
+ * message ("2.11/8: AAuth profile §2.7: ..."). When the failure is the
+ * outcome of a discovery fetch (ref_is_discovery_outcome), the client gets
+ * a fixed description instead and the detail goes to the server log: the
+ * URLs are the client's choice, so the text would tell it what answers
+ * there (docs/security.md section 1). */
 int ref_send_result(struct aa_server_response *r, const struct aa_aauth_result *res,
                     unsigned flags);
+/* The client-facing description of a failed discovery fetch. */
+#define REF_DISCOVERY_FAILED_TEXT                                                                  \
+    "the signer's keys could not be obtained through discovery (PROFILE#3); the reason is in "    \
+    "this server's log"
+/* |code| is the outcome of fetching or reading a peer's discovery
+ * documents (connect, timeout, status, size, content type, JSON, members,
+ * identifier, JWKS, unknown kid/thumbprint), as opposed to a refusal by
+ * the allow policy or a malformed identifier, which reveal nothing about
+ * the network. Handlers that report discovery failures themselves should
+ * use REF_DISCOVERY_FAILED_TEXT for these and ref_logf the detail. */
+bool ref_is_discovery_outcome(int code);
 /* GET /jwks.json: the pre-rendered public JWKS (PROFILE#3, D-14). */
 int ref_send_jwks(const struct aa_ref_server *s, struct aa_server_response *r);
 /* A page (text/html; charset=utf-8, no-store). */

@@ -241,6 +241,10 @@ static int mint_resource_token(struct aa_ref_server *s, const char *agent, const
         return AA_E_INVAL;
     if ((c = cJSON_CreateObject()) == NULL)
         return AA_E_NOMEM;
+    /* Fault rt-wrong-agent-jkt: bind the token to this resource's own key
+     * instead of the caller's (PROFILE#4.2 agent_jkt). */
+    if (ref_fault(s, AA_REF_FAULT_RT_WRONG_AGENT_JKT))
+        jkt = s->thumbprint;
     if (cJSON_AddStringToObject(c, cl->iss, s->id) == NULL ||
         cJSON_AddStringToObject(c, cl->aud, r->auth_server) == NULL ||
         cJSON_AddStringToObject(c, cl->agent, agent) == NULL ||
@@ -521,7 +525,9 @@ int res_guard(struct aa_ref_server *s, const struct aa_server_request *req,
         rc = AA_E_AAUTH_SCHEME_LEVEL;
         goto refused;
     }
-    if (id->token.scope == NULL || !scope_covers(id->token.scope, needed_scope(req))) {
+    /* Fault scope-not-enforced: step 12 skipped, any auth token will do. */
+    if (!ref_fault(s, AA_REF_FAULT_SCOPE_NOT_ENFORCED) &&
+        (id->token.scope == NULL || !scope_covers(id->token.scope, needed_scope(req)))) {
         /* PROFILE#4.5 step 12: 403 with a new auth-token challenge. */
         perr = AA_PERR_INSUFFICIENT_SCOPE;
         ref_send_perr(resp, perr, 0,

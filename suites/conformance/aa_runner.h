@@ -330,6 +330,66 @@ void aa_conf_recording_cleanup(struct aa_conf_recording *r);
  * "token-type", "cl01-insecure-as", ...; client.c documents them). */
 int aa_conf_instance_mode(const char *instance, const char *mode, struct aa_diag *d) AA_WUR;
 
+/* ---- servers a case hosts (--harness-host) ---------------------------- */
+
+/*
+ * Some cases start small reference servers of their own inside the case
+ * process (a lying agent, an untrusted auth server, a second resource, an
+ * agent identity whose key the harness holds). A target must reach them:
+ * they bind aa_conf_harness_host() and their identifiers name it
+ * (http://HOST:PORT). Default 127.0.0.1; --harness-host ADDR (run file
+ * "harness-host") sets an address of this host that a remote target can
+ * connect to. Pass it as bind_addr (aa_ref_common, aa_server_opts).
+ */
+const char *aa_conf_harness_host(void);
+/* The reference a diagnostic carries when |t| cannot reach those
+ * servers; aa_check_fault() records such a diagnostic as SKIP. */
+#define AA_CONF_REF_HARNESS_HOST "README#harness-host"
+/*
+ * Can |t| use servers the case hosts? With the default loopback harness
+ * host: embedded roles and instances (the runner, on this host) and
+ * targets on loopback yes; a target elsewhere no. With a non-loopback
+ * --harness-host: targets yes (the user's lab: they must also accept http
+ * identifiers on that host, which PROFILE#1 D-1 reserves for loopback);
+ * embedded roles no, since as dev-mode references they accept http
+ * identifiers only on loopback. When not, |d| (may be NULL) gets
+ * AA_E_UNSUPPORTED with ref AA_CONF_REF_HARNESS_HOST and a message naming
+ * the peer and --harness-host. The checks that need it are then SKIP with
+ * that reason (aa_check_require_reachable, aa_check_fault), never PASS: a
+ * peer that cannot use the server refuses for that reason, not for the
+ * one the check is about.
+ */
+bool aa_conf_harness_reachable(const struct aa_conf_target *t, struct aa_diag *d);
+/* The same for every role under test (the targets that fetch from those
+ * servers); AA_OK or AA_E_UNSUPPORTED with |d| as above. */
+int aa_conf_harness_check(struct aa_diag *d) AA_WUR;
+/* true when |d| is aa_conf_harness_reachable()'s "cannot reach". */
+bool aa_conf_diag_unreachable(const struct aa_diag *d);
+
+/* ---- manual consent (--consent manual) ---------------------------------- */
+
+/*
+ * PROFILE#6.6: with --consent auto (default) the harness's scripted user
+ * signs in and decides. With --consent manual a person does: the runner
+ * (which owns the terminal; cases run without stdin) prints the consent
+ * URL on stderr and reads what the person pastes from /dev/tty - the code
+ * or the whole redirect URL. aa_conf_consent_prompt() has the shape of
+ * aa_client_prompt_fn (reference/lib/aa_client.h): set
+ * aa_client_opts.consent = AA_CLIENT_CONSENT_MANUAL, .prompt =
+ * aa_conf_consent_prompt and .prompt_ctx = a one-line instruction
+ * ("grant", "deny") or NULL. The case's deadline is paused while the
+ * person answers.
+ */
+bool aa_conf_consent_manual(void);
+/* A person can be asked (manual mode with a terminal): true. Otherwise
+ * false with the reason in |why| (may be NULL): record SKIP with it. */
+bool aa_conf_consent_available(char *why, size_t cap);
+/* AA_OK with the line in |line| (NUL-terminated, trimmed);
+ * AA_E_CLIENT_INPUT (reference/lib/aa_client.h) when nothing was entered
+ * or no person can be asked; transport codes when the control channel
+ * fails (a harness fault). */
+int aa_conf_consent_prompt(void *ctx, const char *url, char *line, size_t cap);
+
 /* ---- HTTP with transcripts -------------------------------------------- */
 
 /*
@@ -361,6 +421,28 @@ int aa_conf_send_signed(const char *who, const struct aa_http_request *req,
                         const struct aa_jwk *key, const struct aa_sign_cred *cred,
                         const struct aa_sign_opts *opts, struct aa_http_response *resp,
                         struct aa_signed *signed_out, struct aa_diag *d) AA_WUR;
+/*
+ * Identifiers and connect URLs. An embedded role started with
+ * --public-url has an identifier (PROFILE#1) other than the address the
+ * harness connects to; its canonical authority is its identifier's
+ * (PROFILE#2.5 D-2). aa_conf_send() and aa_conf_send_signed() take URLs on
+ * either: a URL on a participant's identifier is sent to its connect URL,
+ * and a signed request is signed for the identifier's authority (the
+ * transcript says so when the two differ). For suites that sign
+ * themselves:
+ *   aa_conf_connect_url   where the harness connects for |url| (|url|
+ *                         itself unless it is on an identifier that is
+ *                         not its connect URL); appended to |out|
+ *   aa_conf_sign_authority the @authority a conformant signer uses for
+ *                         |url|: the identifier's authority when |url| is
+ *                         on a participant's identifier or connect URL,
+ *                         else |url|'s own
+ * Participants: the roles of the run and the instances this case sees.
+ * AA_E_INVAL for a URL that does not parse, AA_E_LIMIT when it does not
+ * fit.
+ */
+int aa_conf_connect_url(const char *url, struct aa_buf *out) AA_WUR;
+int aa_conf_sign_authority(const char *url, char *out, size_t cap) AA_WUR;
 /* Append free text to the transcript (a signature base, a decoded token,
  * a step description). A line feed is added when missing. */
 void aa_conf_note(const char *fmt, ...) AA_PRINTF(1, 2);
@@ -415,8 +497,18 @@ void aa_check_info(const struct aa_check *c, const char *actual, const char *msg
 void aa_check_skip(const struct aa_check *c, const char *reason_fmt, ...) AA_PRINTF(2, 3);
 /* ERROR: a harness, network or configuration fault. Never non-conformance. */
 void aa_check_error(const struct aa_check *c, const char *fault_fmt, ...) AA_PRINTF(2, 3);
-/* ERROR from a failed harness call: "<what>: <aa_strerror(rc)>: <diag>". */
+/* ERROR from a failed harness call: "<what>: <aa_conf_strerror(rc)>: <diag>".
+ * A diagnostic of aa_conf_harness_reachable() (the target cannot reach a
+ * server the case hosts) is recorded as SKIP with its message instead. */
 void aa_check_fault(const struct aa_check *c, const char *what, int rc, const struct aa_diag *d);
+/* aa_conf_harness_reachable(t) or SKIP for every check of the
+ * NULL-terminated |checks| not recorded yet, with the reason. */
+bool aa_check_require_reachable(const struct aa_conf_target *t,
+                                const struct aa_check *const *checks);
+/* The name of any error code of the harness: the core's, every module's
+ * (aa_strerror), the HTTP client's and the reference client library's
+ * (AA_E_CLIENT_*). Never NULL. */
+const char *aa_conf_strerror(int code);
 /* PASS_QUIRK: passed only because --allow-quirk=|quirk| accepts a known
  * variant. The quirk must be allowed (else this records FAIL, since
  * claiming a quirk pass without the option is a suite bug). */

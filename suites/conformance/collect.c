@@ -43,6 +43,42 @@ int aa_case_results_path(const char *dir, const struct aa_conf_case *cs, char *o
     return aa_snprintf(out, cap, "%s/%s.%s.jsonl", dir, cs->cr_suite, cs->name);
 }
 
+int aa_case_transcript_path(const char *dir, const struct aa_conf_case *cs, char *out, size_t cap)
+{
+    return aa_snprintf(out, cap, "%s/%s.%s.transcript", dir, cs->cr_suite, cs->name);
+}
+
+char *aa_transcript_tail(const char *text, size_t end)
+{
+    struct aa_buf b;
+    size_t start = 0;
+
+    if (text == NULL || end == 0)
+        return NULL;
+    if (end > AA_CONF_TRANSCRIPT_TAIL) {
+        start = end - AA_CONF_TRANSCRIPT_TAIL;
+        while (start < end && text[start - 1] != '\n')
+            start++;
+    }
+    aa_buf_init(&b, AA_CONF_TRANSCRIPT_TAIL + 256);
+    if (start > 0)
+        aa_buf_printf(&b, "[... %zu earlier bytes of this case's transcript omitted ...]\n", start);
+    aa_buf_add(&b, text + start, end - start);
+    return b.err ? NULL : aa_buf_detach(&b, NULL);
+}
+
+/* "tr_end" of a result line, bounded by what the file holds. */
+static size_t tr_end_of(const cJSON *o, size_t have)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "tr_end");
+    double x;
+
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0)
+        return 0;
+    x = v->valuedouble;
+    return x >= (double)have ? have : (size_t)x;
+}
+
 static const char *signal_name(int sig)
 {
     switch (sig) {
@@ -142,15 +178,16 @@ int aa_collect_case(const struct aa_cat *cat, const bool *sel, size_t ci,
     const struct aa_conf_case *cs = cat->cases[ci];
     struct aa_check_result *best = NULL;
     bool *have = NULL, done = false;
-    size_t n = 0;
-    char *text = NULL;
+    size_t n = 0, tr_len = 0, *best_end = NULL;
+    char *text = NULL, *tr = NULL;
     int rc = AA_OK;
 
     for (const struct aa_check *const *p = cs->checks; p != NULL && *p != NULL; p++)
         n++;
     best = calloc(n + 1, sizeof(*best));
     have = calloc(n + 1, sizeof(*have));
-    if (best == NULL || have == NULL) {
+    best_end = calloc(n + 1, sizeof(*best_end));
+    if (best == NULL || have == NULL || best_end == NULL) {
         rc = AA_E_NOMEM;
         goto out;
     }
@@ -160,6 +197,13 @@ int aa_collect_case(const struct aa_cat *cat, const bool *sel, size_t ci,
     if (st->state != AA_CASE_BLOCKED && results_dir != NULL) {
         char path[4096];
         size_t len = 0;
+        /* the evidence the results point into (absent: a case that never
+         * started; results then carry none) */
+        if (aa_case_transcript_path(results_dir, cs, path, sizeof(path)) == AA_OK &&
+            aa_read_file(path, AA_CONF_TRANSCRIPT_FILE_MAX, &tr, &tr_len) != AA_OK) {
+            tr = NULL;
+            tr_len = 0;
+        }
         if (aa_case_results_path(results_dir, cs, path, sizeof(path)) == AA_OK &&
             aa_read_file(path, AA_CONF_RESULTS_MAX, &text, &len) == AA_OK) {
             char *line = text, *end = text + len;
@@ -171,7 +215,7 @@ int aa_collect_case(const struct aa_cat *cat, const bool *sel, size_t ci,
                 const cJSON *jr;
                 struct aa_check_result r;
                 struct aa_diag rd;
-                size_t k;
+                size_t k, tr_end;
                 long slot;
 
                 if (nl == NULL)
@@ -185,10 +229,9 @@ int aa_collect_case(const struct aa_cat *cat, const bool *sel, size_t ci,
                 }
                 line = nl + 1;
                 if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "done"))) {
-                    const char *tr = aa_json_str(o, "transcript");
                     done = true;
-                    if (case_transcript != NULL && tr != NULL && *case_transcript == NULL)
-                        *case_transcript = aa_strdup(tr);
+                    if (case_transcript != NULL && *case_transcript == NULL)
+                        *case_transcript = aa_transcript_tail(tr, tr_end_of(o, tr_len));
                     cJSON_Delete(o);
                     continue;
                 }
@@ -198,6 +241,7 @@ int aa_collect_case(const struct aa_cat *cat, const bool *sel, size_t ci,
                     cJSON_Delete(o);
                     continue;
                 }
+                tr_end = tr_end_of(o, tr_len);
                 cJSON_Delete(o);
                 k = aa_cat_find_check(cat, r.id);
                 slot = k == (size_t)-1 ? -1 : slot_of(cs, cat->checks[k]);
@@ -207,11 +251,13 @@ int aa_collect_case(const struct aa_cat *cat, const bool *sel, size_t ci,
                 }
                 if (!have[slot]) {
                     best[slot] = r;
+                    best_end[slot] = tr_end;
                     have[slot] = true;
                 } else if (aa_outcome_severity(r.outcome) >
                            aa_outcome_severity(best[slot].outcome)) {
                     aa_result_cleanup(&best[slot]);
                     best[slot] = r;
+                    best_end[slot] = tr_end;
                 } else {
                     aa_result_cleanup(&r);
                 }
@@ -227,6 +273,11 @@ int aa_collect_case(const struct aa_cat *cat, const bool *sel, size_t ci,
             if (have[i])
                 aa_result_cleanup(&best[i]);
             continue;
+        }
+        if (have[i] && best[i].transcript == NULL && best_end[i] > 0) {
+            char *tail = aa_transcript_tail(tr, best_end[i]);
+            aa_result_set(&best[i].transcript, tail);
+            free(tail);
         }
         if (!have[i]) {
             struct aa_check_def def;
@@ -263,7 +314,9 @@ out:
             aa_result_cleanup(&best[i]);
     free(best);
     free(have);
+    free(best_end);
     free(text);
+    free(tr);
     return rc;
 }
 

@@ -9,6 +9,8 @@
  * option given on the command line replaces the run file's list rather
  * than extending it, so a saved run file plus `--suite X` runs exactly X.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -141,7 +143,9 @@ enum opt_id {
     O_VERBOSE,
     O_SEED_REPORT,
     O_SEED_TESTS_ONLY,
-    O_NO_COLOR
+    O_NO_COLOR,
+    O_HARNESS_HOST,
+    O_CONSENT
 };
 
 static const struct opt {
@@ -172,6 +176,8 @@ static const struct opt {
     {"seed-report", O_SEED_REPORT, K_FLAG},
     {"seed-tests-only", O_SEED_TESTS_ONLY, K_FLAG},
     {"no-color", O_NO_COLOR, K_FLAG},
+    {"harness-host", O_HARNESS_HOST, K_STR},
+    {"consent", O_CONSENT, K_STR},
 };
 
 static const struct opt *find_opt(const char *key)
@@ -241,6 +247,8 @@ void aa_rconf_cleanup(struct aa_rconf *c)
     free(c->insts);
     free(c->control_url);
     free(c->control_token);
+    free(c->harness_host);
+    free(c->consent_why);
     aa_strv_clear(&c->suites);
     aa_strv_clear(&c->filters);
     aa_strv_clear(&c->quirks);
@@ -332,6 +340,46 @@ static int set_clock(struct aa_rconf *c, const char *v, struct aa_diag *d)
     }
     return aa_fail(d, AA_E_INVAL, "README#cli", "--clock %s: expected now, frozen or frozen=EPOCH",
                    v);
+}
+
+/* --harness-host: an IP literal the case-hosted servers can bind and
+ * name in their identifiers; the unspecified address names no host. */
+static int set_harness_host(struct aa_rconf *c, const char *v, struct aa_diag *d)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    char tmp[64];
+    size_t n = strlen(v);
+
+    /* "[::1]" is accepted for symmetry with --listen */
+    if (n >= 2 && v[0] == '[' && v[n - 1] == ']') {
+        v++;
+        n -= 2;
+    }
+    if (n == 0 || n >= sizeof(tmp))
+        return aa_fail(d, AA_E_INVAL, "README#harness-host",
+                       "--harness-host: expected an IPv4 or IPv6 address");
+    memcpy(tmp, v, n);
+    tmp[n] = '\0';
+    if (inet_pton(AF_INET, tmp, &a4) == 1) {
+        if (a4.s_addr == htonl(INADDR_ANY))
+            return aa_fail(d, AA_E_INVAL, "README#harness-host",
+                           "--harness-host %s: the servers' identifiers name this address, so it "
+                           "must be one a target can connect to, not the wildcard",
+                           tmp);
+    } else if (inet_pton(AF_INET6, tmp, &a6) == 1) {
+        if (memcmp(&a6, &in6addr_any, sizeof(a6)) == 0)
+            return aa_fail(d, AA_E_INVAL, "README#harness-host",
+                           "--harness-host %s: the servers' identifiers name this address, so it "
+                           "must be one a target can connect to, not the wildcard",
+                           tmp);
+    } else {
+        return aa_fail(d, AA_E_INVAL, "README#harness-host",
+                       "--harness-host %s: expected an IPv4 or IPv6 address of this host (the "
+                       "servers bind it and their identifiers name it; no host names)",
+                       tmp);
+    }
+    return set_str(&c->harness_host, tmp);
 }
 
 static struct aa_strv *list_of(struct aa_rconf *c, enum opt_id id)
@@ -487,6 +535,16 @@ int aa_rconf_set(struct aa_rconf *c, const char *key, const char *value, bool fr
         if (*value == '\0')
             return aa_fail(d, AA_E_INVAL, "README#cli", "--vectors-dir: empty path");
         return set_str(&c->vectors_dir, value);
+    case O_HARNESS_HOST:
+        return set_harness_host(c, value, d);
+    case O_CONSENT:
+        if (strcmp(value, "auto") != 0 && strcmp(value, "manual") != 0)
+            return aa_fail(d, AA_E_INVAL, "README#consent",
+                           "--consent %s: expected auto (the scripted user of PROFILE#6.6) or "
+                           "manual (you answer on the terminal)",
+                           value);
+        c->consent_manual = value[0] == 'm';
+        return AA_OK;
     case O_JOBS: {
         int64_t j;
         if (aa_parse_i64(value, strlen(value), &j) != AA_OK || j < 0 || j > 256)
@@ -865,6 +923,8 @@ cJSON *aa_rconf_to_json(const struct aa_rconf *c, bool runtime)
     cJSON_AddBoolToObject(o, "seed-report", c->seed_report);
     cJSON_AddBoolToObject(o, "seed-tests-only", c->seed_tests_only);
     cJSON_AddBoolToObject(o, "no-color", c->no_color);
+    add_str(o, "harness-host", c->harness_host);
+    cJSON_AddStringToObject(o, "consent", c->consent_manual ? "manual" : "auto");
 
     if (runtime) {
         cJSON *rt = cJSON_AddObjectToObject(o, "runtime"), *roles;
@@ -905,6 +965,8 @@ cJSON *aa_rconf_to_json(const struct aa_rconf *c, bool runtime)
         }
         add_str(rt, "control_url", c->control_url);
         add_str(rt, "control_token", c->control_token);
+        cJSON_AddBoolToObject(rt, "consent_tty", c->consent_tty);
+        add_str(rt, "consent_why", c->consent_why);
     }
     return o;
 }
@@ -984,8 +1046,10 @@ int aa_rconf_load_runtime(struct aa_rconf *c, const char *path, struct aa_diag *
         in->skip = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "skip"));
     }
     if ((rc = rt_str(rt, "control_url", &c->control_url, d)) != AA_OK ||
-        (rc = rt_str(rt, "control_token", &c->control_token, d)) != AA_OK)
+        (rc = rt_str(rt, "control_token", &c->control_token, d)) != AA_OK ||
+        (rc = rt_str(rt, "consent_why", &c->consent_why, d)) != AA_OK)
         goto out;
+    c->consent_tty = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rt, "consent_tty"));
     rc = aa_rconf_validate(c, d);
 out:
     cJSON_Delete(o);

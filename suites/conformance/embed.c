@@ -160,6 +160,10 @@ static int common(struct aa_embed *e, const char *listen, const char *public_url
         if (aa_parse_listen(listen, addr, cap, &port) != AA_OK)
             return AA_E_INVAL;
         c->bind_addr = addr;
+        /* The user asked for this listen address explicitly (--listen):
+         * a non-loopback bind is the documented lab setup, so the
+         * reference's refusal of remote dev mode does not apply. */
+        c->allow_dev_remote = true;
     }
     c->port = port;
     c->id = public_url;
@@ -277,6 +281,12 @@ static bool inst_external_only(struct aa_rconf *conf, struct aa_rc_inst *in,
     }
     if (def->role < AA_ROLE_AGENT_SERVER || def->role > AA_ROLE_AUTH_SERVER ||
         conf->roles[def->role].url == NULL)
+        return false;
+    /* PROFILE#6.7: a resource under test that declares the F7 trigger calls
+     * R2 itself; the harness plays that downstream (R2, and AS2 through
+     * the auth2 it names) for the target to call */
+    if (strcmp(def->name, "resource2") == 0 &&
+        aa_strv_has(&conf->roles[AA_ROLE_RESOURCE].declare, "data-exchange"))
         return false;
     aa_buf_init(&b, 4096);
     if (def->external_ok)

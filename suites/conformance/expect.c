@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "json/aa_json.h"
+#include "aa_client.h"
 #include "runner_int.h"
 
 #define JSON_CMP_MAX_DEPTH 64
@@ -20,9 +21,12 @@
 
 const char *aa_conf_strerror(int code)
 {
-    /* A strong reference, so the HTTP module's names are linked and the
-     * core's weak dispatch finds them too. */
+    /* Strong references, so the HTTP module's and the client library's
+     * names are linked; the core's weak dispatch names the rest. */
     const char *s = aa_http_strerror(code);
+
+    if (s == NULL)
+        s = aa_client_strerror(code);
     return s != NULL ? s : aa_strerror(code);
 }
 

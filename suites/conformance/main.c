@@ -24,6 +24,7 @@
 #include <criterion/options.h>
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -45,6 +46,70 @@
 #endif
 
 enum action { ACT_RUN = 0, ACT_HELP, ACT_VERSION, ACT_LIST, ACT_LIST_JSON, ACT_CHECK, ACT_CONFIG };
+
+/*
+ * Start-up cost of every process. Criterion 2.4.1 calls git_libgit2_init()
+ * in criterion_initialize() - in the runner and again in each case
+ * process - only so that a failed cr_assert on strings can print a diff
+ * (git_diff_buffers). libgit2 then parses the system CA bundle with
+ * mbedTLS: about 3.5 ms of CPU per process, some 40 processes per
+ * self-test. The runner never prints such a diff (cases do not use
+ * cr_assert and the logger is silent), so these definitions, which the
+ * dynamic linker binds before libgit2's, skip that work; git_diff_buffers
+ * initialises libgit2 first should anything ever call it.
+ */
+struct git_diff_options;
+struct git_diff_delta;
+struct git_diff_binary;
+struct git_diff_hunk;
+struct git_diff_line;
+typedef int (*aa_git_file_cb)(const struct git_diff_delta *, float, void *);
+typedef int (*aa_git_binary_cb)(const struct git_diff_delta *, const struct git_diff_binary *,
+                                void *);
+typedef int (*aa_git_hunk_cb)(const struct git_diff_delta *, const struct git_diff_hunk *, void *);
+typedef int (*aa_git_line_cb)(const struct git_diff_delta *, const struct git_diff_hunk *,
+                              const struct git_diff_line *, void *);
+typedef int (*aa_git_diff_buffers_fn)(const void *, size_t, const char *, const void *, size_t,
+                                      const char *, const struct git_diff_options *, aa_git_file_cb,
+                                      aa_git_binary_cb, aa_git_hunk_cb, aa_git_line_cb, void *);
+int git_libgit2_init(void);
+int git_libgit2_shutdown(void);
+int git_diff_buffers(const void *old_buffer, size_t old_len, const char *old_as_path,
+                     const void *new_buffer, size_t new_len, const char *new_as_path,
+                     const struct git_diff_options *options, aa_git_file_cb file_cb,
+                     aa_git_binary_cb binary_cb, aa_git_hunk_cb hunk_cb, aa_git_line_cb line_cb,
+                     void *payload);
+
+int git_libgit2_init(void)
+{
+    return 1; /* "initialised once", as libgit2 counts */
+}
+
+int git_libgit2_shutdown(void)
+{
+    return 0;
+}
+
+int git_diff_buffers(const void *old_buffer, size_t old_len, const char *old_as_path,
+                     const void *new_buffer, size_t new_len, const char *new_as_path,
+                     const struct git_diff_options *options, aa_git_file_cb file_cb,
+                     aa_git_binary_cb binary_cb, aa_git_hunk_cb hunk_cb, aa_git_line_cb line_cb,
+                     void *payload)
+{
+    int (*init)(void);
+    aa_git_diff_buffers_fn real;
+    void *sym;
+
+    sym = dlsym(RTLD_NEXT, "git_libgit2_init");
+    memcpy(&init, &sym, sizeof(init));
+    sym = dlsym(RTLD_NEXT, "git_diff_buffers");
+    memcpy(&real, &sym, sizeof(real));
+    if (init == NULL || real == NULL)
+        return -1;
+    init(); /* counted by libgit2: a second call is cheap */
+    return real(old_buffer, old_len, old_as_path, new_buffer, new_len, new_as_path, options,
+                file_cb, binary_cb, hunk_cb, line_cb, payload);
+}
 
 /* The parent's view of the cases while Criterion runs them (report hooks
  * run in this process). */
@@ -133,6 +198,16 @@ static void print_help(FILE *out)
           "                              under test; --listen also takes instance names\n"
           "  --declare ROLE=FEATURE      the target implements an optional FEATURE, which\n"
           "                              makes its checks mandatory (undeclared: SKIP)\n"
+          "  --harness-host ADDR         address (of this host) that the servers some cases\n"
+          "                              start themselves bind and name in their identifiers\n"
+          "                              (default 127.0.0.1); a target that is not on\n"
+          "                              loopback needs one it can reach, else those checks\n"
+          "                              SKIP\n"
+          "  --consent auto|manual       who consents when an auth server asks a user\n"
+          "                              (PROFILE#6.6): the scripted user (auto, default) or\n"
+          "                              you: the runner prints the consent URL on stderr and\n"
+          "                              reads the code or redirect URL from the terminal\n"
+          "                              (no terminal: those checks SKIP)\n"
           "\n"
           "Selection:\n"
           "  --suite NAME                run only this suite (repeatable)\n"
@@ -665,6 +740,12 @@ static void print_preamble(const struct aa_rconf *conf, size_t n_sel, size_t n_c
         else if (in->unavailable != NULL)
             printf("  %-16s unavailable: %s\n", in->name, in->unavailable);
     }
+    if (conf->harness_host != NULL)
+        printf("  servers the cases host bind %s (--harness-host)\n", conf->harness_host);
+    if (conf->consent_manual)
+        printf("  consent: manual, %s\n",
+               conf->consent_tty ? "you are asked on this terminal (stderr / /dev/tty)"
+                                 : "but no terminal: the checks that need a person SKIP");
     printf("  clock %s %lld, seed %llu, %zu check%s in %zu case%s\n\n",
            conf->clock_frozen ? "frozen at" : "now,", (long long)conf->clock_value,
            (unsigned long long)conf->seed, n_sel, n_sel == 1 ? "" : "s", n_cases,
@@ -823,6 +904,12 @@ static int run_all(struct aa_rconf *conf, const struct aa_cat *cat, const bool *
             case_run[ci] = false;
         }
     }
+    if (conf->consent_manual) {
+        char why[1024];
+        conf->consent_tty = aa_consent_can_ask(why, sizeof(why));
+        free(conf->consent_why);
+        conf->consent_why = conf->consent_tty ? NULL : aa_strdup(why);
+    }
     if (fill_run_info(run, conf) != AA_OK) {
         fputs("aauth-conformance: out of memory\n", stderr);
         rc = AA_EXIT_USAGE;
@@ -904,6 +991,48 @@ out:
     return rc;
 }
 
+/*
+ * Why none of the checks of flow test |no| is selected, or NULL when one
+ * is (or the test has none: then the report says "not run"). With targets
+ * the usual reason is the roles: their checks judge roles the harness
+ * embeds (README "Selection").
+ */
+static char *test_deselected(const struct aa_cat *cat, const struct aa_rconf *conf, const bool *sel,
+                             const char *suite, int no)
+{
+    unsigned roles = 0;
+    bool any = false, by_role = true;
+    struct aa_buf b;
+
+    for (size_t i = 0; i < cat->n; i++) {
+        const struct aa_check *c = cat->checks[i];
+        if (c->test_no != no || strcmp(c->suite, suite) != 0)
+            continue;
+        if (sel[i])
+            return NULL;
+        any = true;
+        if (c->role > AA_ROLE_NONE && c->role < AA_CONF_N_ROLES &&
+            (c->role == AA_ROLE_DELEGATE ? conf->roles[c->role].command == NULL
+                                         : conf->roles[c->role].url == NULL))
+            roles |= 1u << (unsigned)c->role;
+        else
+            by_role = false;
+    }
+    if (!any)
+        return NULL;
+    aa_buf_init(&b, 1024);
+    if (conf->any_target && by_role && roles != 0) {
+        aa_buf_adds(&b, "not selected: its checks judge the ");
+        for (int r = AA_ROLE_AGENT_SERVER, k = 0; r < AA_CONF_N_ROLES; r++)
+            if (roles & (1u << (unsigned)r))
+                aa_buf_printf(&b, "%s%s", k++ ? " and the " : "", aa_role_name((enum aa_role)r));
+        aa_buf_adds(&b, ", not under test in this run");
+    } else {
+        aa_buf_adds(&b, "not selected by --suite/--filter");
+    }
+    return aa_buf_detach(&b, NULL);
+}
+
 /* The seed-style reports for the flow suites that ran; false if none. */
 static bool print_flows(const struct aa_cat *cat, const struct aa_rconf *conf, const bool *sel,
                         const struct aa_run *run, bool color)
@@ -913,6 +1042,7 @@ static bool print_flows(const struct aa_cat *cat, const struct aa_rconf *conf, c
     for (size_t fi = 0; fi < cat->n_flows; fi++) {
         const struct aa_conf_flow *f = cat->flows[fi];
         struct aa_flow_def def;
+        char **skipped;
         bool ran = false;
 
         for (size_t i = 0; i < cat->n && !ran; i++)
@@ -928,9 +1058,15 @@ static bool print_flows(const struct aa_cat *cat, const struct aa_rconf *conf, c
             def.n_tests = (size_t)f->seed_tests;
         if (any)
             fputc('\n', stdout);
-        if (aa_report_print_flow(run, &def, stdout, color) < 0)
+        skipped = calloc(def.n_tests + 1, sizeof(*skipped));
+        for (size_t t = 0; skipped != NULL && t < def.n_tests; t++)
+            skipped[t] = test_deselected(cat, conf, sel, f->suite, def.tests[t].no);
+        if (aa_report_print_flow_sel(run, &def, (const char *const *)skipped, stdout, color) < 0)
             fprintf(stderr, "aauth-conformance: could not print the flow report for %s\n",
                     f->suite);
+        for (size_t t = 0; skipped != NULL && t < def.n_tests; t++)
+            free(skipped[t]);
+        free(skipped);
         any = true;
     }
     return any;

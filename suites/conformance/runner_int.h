@@ -113,6 +113,8 @@ struct aa_rconf {
     bool seed_report;
     bool seed_tests_only;
     bool no_color;
+    char *harness_host;  /* --harness-host: servers the cases host bind here (NULL: 127.0.0.1) */
+    bool consent_manual; /* --consent manual */
     /* decided at run time */
     bool dev_mode;
     bool any_target;
@@ -122,6 +124,8 @@ struct aa_rconf {
     size_t n_insts;
     char *control_url;   /* runtime: the runner's control channel */
     char *control_token; /* runtime: its bearer token */
+    bool consent_tty;    /* runtime: manual consent can be asked (a terminal or the test hook) */
+    char *consent_why;   /* runtime: why it cannot, for the SKIP reason */
 };
 /* The entry for |name| (and |case_key| for per-case ones; NULL: shared),
  * optionally created. NULL when absent (or out of memory). */
@@ -251,9 +255,24 @@ struct aa_control;
 int aa_control_start(struct aa_embed *e, struct aa_rconf *conf, struct aa_control **out,
                      struct aa_diag *d) AA_WUR;
 void aa_control_stop(struct aa_control *c);
-/* Case side: one request to the control channel; |*out| the JSON answer. */
+/* Case side: one request to the control channel; |*out| the JSON answer.
+ * AA_E_NOTFOUND for a 404 answer. aa_control_call waits 10 s,
+ * aa_control_call_wait |timeout_ms| (manual consent waits for a person). */
 int aa_control_call(const struct aa_rconf *conf, const char *method, const char *path_query,
                     cJSON **out, struct aa_diag *d) AA_WUR;
+int aa_control_call_wait(const struct aa_rconf *conf, const char *method, const char *path_query,
+                         long timeout_ms, cJSON **out, struct aa_diag *d) AA_WUR;
+
+/*
+ * Manual consent (--consent manual): the runner asks the person on its
+ * terminal (/dev/tty), or - for the runner's own tests only - reads the
+ * answers line by line from the file or FIFO named by this variable.
+ */
+#define AA_CONF_CONSENT_INPUT_ENV "AA_CONFORMANCE_CONSENT_INPUT"
+#define AA_CONF_CONSENT_WAIT_MS (15L * 60 * 1000) /* a person's answer */
+/* Whether a person can be asked in this run; |why| (cap bytes) says why
+ * not. Called by main() before the cases start. */
+bool aa_consent_can_ask(char *why, size_t cap);
 
 /* ---- quirk probes (case.c) -------------------------------------------- */
 /*
@@ -294,12 +313,21 @@ int aa_collect_case(const struct aa_cat *cat, const bool *sel, size_t ci,
 int aa_outcome_severity(enum aa_outcome o);
 /* Path of a case's result file into |out|. */
 int aa_case_results_path(const char *dir, const struct aa_conf_case *cs, char *out, size_t cap);
+/* Path of a case's transcript file ("<cr_suite>.<name>.transcript"): the
+ * case appends every note and exchange; a result line's "tr_end" says how
+ * many bytes of it existed when the result was recorded. */
+int aa_case_transcript_path(const char *dir, const struct aa_conf_case *cs, char *out, size_t cap);
+#define AA_CONF_TRANSCRIPT_FILE_MAX ((uint64_t)256 * 1024 * 1024)
+/* The evidence of a result: the last AA_CONF_TRANSCRIPT_TAIL bytes of
+ * |text|[0, |end|) starting at a line boundary, with a note of how many
+ * bytes before it were left out. NULL when there is nothing (or no
+ * memory). */
+char *aa_transcript_tail(const char *text, size_t end);
 /* Sort run->v by catalogue order. */
 void aa_collect_sort(const struct aa_cat *cat, struct aa_run *run);
 
 /* ---- small helpers ------------------------------------------------------ */
-/* aa_strerror() that also names the HTTP client's codes (expect.c). */
-const char *aa_conf_strerror(int code);
+/* aa_conf_strerror() is public (aa_runner.h; expect.c). */
 
 /* Parse a decimal uint64 (whole string). */
 int aa_parse_u64(const char *s, uint64_t *out);

@@ -211,3 +211,202 @@ Test(aauth_nonce, bad_arguments)
     aa_nonce_cache_free(c);
     aa_nonce_cache_free(NULL);
 }
+
+/* ---- cost and quotas of the replay cache (docs/security.md section 5) ---- */
+
+static struct aa_nonce_cache *mk_quota(struct aauth_test_clock *clk, size_t cap, size_t quota)
+{
+    struct aa_nonce_cache_opts o = {0};
+    o.capacity = cap;
+    o.per_key_max = quota;
+    o.clock.now = aauth_test_clock_now;
+    o.clock.ctx = clk;
+    return aa_nonce_cache_new(&o);
+}
+
+/* Fill a cache of |cap| live entries, then count the work of |tries|
+ * refused inserts. */
+static uint64_t refusal_work(size_t cap, int tries)
+{
+    struct aauth_test_clock clk = {7000};
+    struct aa_nonce_cache *c = mk(&clk, cap);
+    char n[32];
+    uint64_t w0;
+
+    cr_assert_not_null(c);
+    for (size_t i = 0; i < cap; i++) {
+        aa_snprintf(n, sizeof(n), "fill-%zu", i);
+        cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "t", n, clk.now, NULL), AA_OK);
+    }
+    cr_assert_eq(aa_nonce_cache_size(c), cap);
+    w0 = aa_nonce_cache_work(c);
+    for (int i = 0; i < tries; i++) {
+        aa_snprintf(n, sizeof(n), "flood-%d", i);
+        if (i % 10 == 0)
+            clk.now++; /* time passes, nothing expires yet */
+        cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "t", n, clk.now, NULL),
+                     AA_E_NONCE_CACHE_FULL, "flood %d", i);
+    }
+    w0 = aa_nonce_cache_work(c) - w0;
+    aa_nonce_cache_free(c);
+    return w0;
+}
+
+/* A full cache refuses in constant work: the cost of a refusal does not
+ * grow with the number of live entries (a sweep of the whole table on
+ * every insert would cost about 2 * capacity slots each time). */
+Test(aauth_nonce, full_cache_refusal_cost_does_not_grow_with_size)
+{
+    uint64_t small = refusal_work(64, 500), big = refusal_work(16384, 500);
+
+    /* a probe of the index plus one bucket per second that passed */
+    cr_assert_leq(small, 500u * 8, "64 entries: %llu units", (unsigned long long)small);
+    cr_assert_leq(big, 500u * 8, "16384 entries: %llu units", (unsigned long long)big);
+}
+
+/* Expiry is amortised: every entry is visited a bounded number of times
+ * over its life, however the inserts and the seconds interleave. */
+Test(aauth_nonce, expiry_work_is_amortised)
+{
+    struct aauth_test_clock clk = {100000};
+    struct aa_nonce_cache_opts o = {0};
+    struct aa_nonce_cache *c;
+    const int inserts = 20000;
+    char n[32];
+    uint64_t w;
+
+    o.capacity = 4096;
+    o.retention = 30;
+    o.clock.now = aauth_test_clock_now;
+    o.clock.ctx = &clk;
+    c = aa_nonce_cache_new(&o);
+    cr_assert_not_null(c);
+    for (int i = 0; i < inserts; i++) {
+        if (i % 100 == 0)
+            clk.now++; /* 100 per second, 30 s retention: about 3000 live */
+        aa_snprintf(n, sizeof(n), "n%d", i);
+        cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "t", n, clk.now, NULL), AA_OK,
+                     "insert %d", i);
+    }
+    cr_assert_leq(aa_nonce_cache_size(c), 3100);
+    clk.now += 31; /* everything expires */
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "t", "last", clk.now, NULL), AA_OK);
+    cr_assert_eq(aa_nonce_cache_size(c), 1);
+    w = aa_nonce_cache_work(c);
+    cr_assert_leq(w, (uint64_t)inserts * 16, "%llu units for %d inserts", (unsigned long long)w,
+                  inserts);
+    aa_nonce_cache_free(c);
+}
+
+/* One key cannot take the whole cache when a quota is set; other keys and
+ * other authorities keep their room, and the quota frees up on expiry. */
+Test(aauth_nonce, per_key_quota)
+{
+    struct aauth_test_clock clk = {9000};
+    struct aa_nonce_cache *c = mk_quota(&clk, 16, 3);
+    struct aa_diag d;
+
+    cr_assert_not_null(c);
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "key-A", "n1", clk.now, NULL), AA_OK);
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "key-A", "n2", clk.now, NULL), AA_OK);
+    clk.now += 10;
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "key-A", "n3", clk.now, NULL), AA_OK);
+    aa_diag_clear(&d);
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "key-A", "n4", clk.now, &d),
+                 AA_E_NONCE_CACHE_FULL);
+    cr_assert_str_eq(d.ref, "PROFILE#2.9");
+    cr_assert(strstr(d.msg, "quota") != NULL, "%s", d.msg);
+    /* a replay is still a replay, not a quota refusal */
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "key-A", "n1", clk.now, NULL),
+                 AA_E_NONCE_REPLAY);
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "key-B", "n4", clk.now, NULL), AA_OK);
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "b", "key-A", "n4", clk.now, NULL), AA_OK);
+    cr_assert_eq(aa_nonce_cache_size(c), 5);
+    /* n1 and n2 expire at 9120, n3 at 9130: two slots come back */
+    clk.now = 9120;
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "key-A", "n5", clk.now, NULL), AA_OK);
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "key-A", "n6", clk.now, NULL), AA_OK);
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "key-A", "n7", clk.now, NULL),
+                 AA_E_NONCE_CACHE_FULL);
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "key-A", "n3", clk.now, NULL),
+                 AA_E_NONCE_REPLAY);
+    /* once every entry of key-A is gone its record is reused: full quota */
+    clk.now = 9500;
+    for (int i = 0; i < 3; i++) {
+        char n[16];
+        aa_snprintf(n, sizeof(n), "m%d", i);
+        cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "key-A", n, clk.now, NULL), AA_OK);
+    }
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "key-A", "m3", clk.now, NULL),
+                 AA_E_NONCE_CACHE_FULL);
+    aa_nonce_cache_free(c);
+}
+
+/* Without a quota (the default) one key may fill the cache; the global
+ * capacity is then the only bound. */
+Test(aauth_nonce, no_quota_by_default)
+{
+    struct aauth_test_clock clk = {9000};
+    struct aa_nonce_cache *c = mk_quota(&clk, 8, 0);
+    char n[16];
+
+    for (int i = 0; i < 8; i++) {
+        aa_snprintf(n, sizeof(n), "n%d", i);
+        cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "key-A", n, clk.now, NULL), AA_OK);
+    }
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "key-B", "x", clk.now, NULL),
+                 AA_E_NONCE_CACHE_FULL);
+    aa_nonce_cache_free(c);
+}
+
+/* created in the future: kept until created + retention, also when that
+ * is more than one turn of the expiry wheel ahead. */
+Test(aauth_nonce, future_created_kept_until_created_plus_retention)
+{
+    struct aauth_test_clock clk = {50000};
+    struct aa_nonce_cache *c = mk(&clk, 16);
+
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "t", "near", clk.now + 50, NULL), AA_OK);
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "t", "far", clk.now + 5000, NULL), AA_OK);
+    cr_assert_eq(aa_nonce_cache_retry_after(c), 170);
+    clk.now += 169;
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "t", "near", 0, NULL), AA_E_NONCE_REPLAY);
+    clk.now += 1;
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "t", "near", 0, NULL), AA_OK);
+    /* walk the clock past two turns of the wheel in uneven steps */
+    for (int64_t t = 50170; t < 55119; t += 97) {
+        clk.now = t;
+        cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "t", "far", 0, NULL),
+                     AA_E_NONCE_REPLAY, "far forgotten at %lld", (long long)t);
+    }
+    clk.now = 55119;
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "t", "far", 0, NULL), AA_E_NONCE_REPLAY);
+    cr_assert_eq(aa_nonce_cache_retry_after(c), 1);
+    clk.now = 55120;
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "t", "far", 0, NULL), AA_OK);
+    aa_nonce_cache_free(c);
+}
+
+/* A clock that steps back never makes a live entry disappear, and entries
+ * still expire once it moves on. */
+Test(aauth_nonce, clock_stepping_back_keeps_live_entries)
+{
+    struct aauth_test_clock clk = {20000};
+    struct aa_nonce_cache *c = mk(&clk, 16);
+
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "t", "first", clk.now, NULL), AA_OK);
+    clk.now = 19000;
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "t", "first", clk.now, NULL),
+                 AA_E_NONCE_REPLAY);
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "t", "second", clk.now, NULL), AA_OK);
+    clk.now = 19119;
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "t", "second", clk.now, NULL),
+                 AA_E_NONCE_REPLAY);
+    clk.now = 19120; /* second expired; first lives until 20120 */
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "t", "second", clk.now, NULL), AA_OK);
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "t", "first", clk.now, NULL),
+                 AA_E_NONCE_REPLAY);
+    clk.now = 20120;
+    cr_assert_eq(aa_nonce_cache_check_and_store(c, "a", "t", "first", clk.now, NULL), AA_OK);
+    aa_nonce_cache_free(c);
+}

@@ -1510,6 +1510,7 @@ Test(ref_agent, remote_delegates_refused_unless_allowed)
         aa_ref_agent_defaults(&cfg);
         cfg.c.bind_addr = ip;
         cfg.c.id = "https://agent.example"; /* http on a LAN address is no identifier */
+        cfg.c.allow_dev_remote = true;       /* a LAN bind in dev mode (docs/security.md) */
         cfg.allow_remote_delegates = allow == 1;
         s = start(&cfg);
         snprintf(url, sizeof(url), "http://%s:%u/delegate/token", ip, (unsigned)aa_ref_port(s));

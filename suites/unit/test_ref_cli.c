@@ -515,6 +515,11 @@ Test(ref_cli, help_names_every_option)
                                         "--resource-alias",
                                         "--auth-alias",
                                         "--seed-aliases",
+                                        "--allow-dev-remote",
+                                        "--timeout",
+                                        "--request-timeout",
+                                        "--max-connections",
+                                        "--max-connections-per-ip",
                                         "--print-config",
                                         "--fault",
                                         "--list-faults",
@@ -621,4 +626,122 @@ Test(ref_cli, tool_usage_error_exit_2)
     cr_assert(WIFEXITED(status));
     cr_assert_eq(WEXITSTATUS(status), 2);
     cr_assert_str_eq(msg, "aauth-reference: --agent-port: \"99999\" is not a port (0-65535)\n");
+}
+
+/* ---- connection hardening and dev-mode exposure (docs/security.md) --------------------- */
+
+Test(ref_cli, connection_options)
+{
+    struct aa_ref_cli cli;
+    struct aa_ref_agent_config ag;
+    struct aa_ref_resource_config rs;
+    struct aa_ref_auth_config as;
+    struct aa_buf b;
+    char err[512];
+    cJSON *j = NULL;
+    int64_t v = -1;
+
+    /* defaults: zero, i.e. the adapter's own */
+    cr_assert_eq(PARSE(&cli, err, "--roles", "agent"), AA_OK, "%s", err);
+    aa_ref_cli_agent_config(&cli, NULL, stdout, &ag);
+    cr_assert_eq(ag.c.timeout_s, 0);
+    cr_assert_eq(ag.c.max_connections_per_ip, 0);
+    cr_assert(!ag.c.allow_dev_remote);
+    aa_buf_init(&b, 1 << 20);
+    cr_assert_eq(aa_ref_cli_config_json(&cli, &b), AA_OK);
+    cr_assert_eq(aa_json_parse(b.p, b.len, NULL, &j, NULL), AA_OK);
+    cr_assert(aa_json_int(j, "timeout", &v) && v == AA_SERVER_TIMEOUT_DEFAULT);
+    cr_assert(aa_json_int(j, "request-timeout", &v) && v == AA_SERVER_REQUEST_TIMEOUT_DEFAULT);
+    cr_assert(aa_json_int(j, "max-connections", &v) && v == AA_SERVER_MAX_CONNECTIONS_DEFAULT);
+    cr_assert(aa_json_int(j, "max-connections-per-ip", &v) && v == AA_SERVER_MAX_PER_IP_DEFAULT);
+    cr_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "allow-dev-remote")));
+    cJSON_Delete(j);
+    aa_buf_free(&b);
+    aa_ref_cli_cleanup(&cli);
+
+    cr_assert_eq(PARSE(&cli, err, "--timeout", "5", "--request-timeout", "20", "--max-connections",
+                       "100", "--max-connections-per-ip=8", "--allow-dev-remote", "--bind",
+                       "0.0.0.0"),
+                 AA_OK, "%s", err);
+    aa_ref_cli_agent_config(&cli, NULL, stdout, &ag);
+    aa_ref_cli_resource_config(&cli, NULL, stdout, NULL, &rs);
+    aa_ref_cli_auth_config(&cli, NULL, stdout, &as);
+    cr_assert_eq(ag.c.timeout_s, 5);
+    cr_assert_eq(rs.c.request_timeout_s, 20);
+    cr_assert_eq(as.c.max_connections, 100);
+    cr_assert_eq(rs.c.max_connections_per_ip, 8);
+    cr_assert(ag.c.allow_dev_remote && rs.c.allow_dev_remote && as.c.allow_dev_remote);
+    aa_ref_cli_cleanup(&cli);
+
+    EXPECT_USAGE("--timeout: \"0\" is not a number of seconds (1-86400)", "--timeout", "0");
+    EXPECT_USAGE("--request-timeout: \"86401\"", "--request-timeout", "86401");
+    EXPECT_USAGE("--max-connections: \"65537\" is not a connection count (1-65536)",
+                 "--max-connections", "65537");
+    EXPECT_USAGE("--max-connections-per-ip: \"x\"", "--max-connections-per-ip", "x");
+    EXPECT_USAGE("--allow-dev-remote: takes no value", "--allow-dev-remote=yes");
+}
+
+Test(ref_cli, connection_options_in_config_file)
+{
+    struct aa_ref_cli cli;
+    char err[512], arg[600];
+    char *f = write_tmp("{\"max-connections-per-ip\":3,\"request-timeout\":7,"
+                        "\"allow-dev-remote\":true}");
+
+    snprintf(arg, sizeof(arg), "--config=%s", f);
+    cr_assert_eq(PARSE(&cli, err, arg), AA_OK, "%s", err);
+    cr_assert_eq(cli.max_connections_per_ip, 3);
+    cr_assert_eq(cli.request_timeout_s, 7);
+    cr_assert(cli.allow_dev_remote);
+    aa_ref_cli_cleanup(&cli);
+    /* the command line wins */
+    cr_assert_eq(PARSE(&cli, err, arg, "--max-connections-per-ip", "9"), AA_OK, "%s", err);
+    cr_assert_eq(cli.max_connections_per_ip, 9);
+    aa_ref_cli_cleanup(&cli);
+    unlink(f);
+    free(f);
+    f = write_tmp("{\"timeout\":true}");
+    snprintf(arg, sizeof(arg), "--config=%s", f);
+    cr_assert_eq(PARSE(&cli, err, arg), AA_E_SYNTAX);
+    cr_assert_not_null(strstr(err, "--timeout: expects a number"), "%s", err);
+    aa_ref_cli_cleanup(&cli);
+    unlink(f);
+    free(f);
+}
+
+/* A dev-mode tool on a wildcard address does not start (exit 1) and says
+ * how to proceed; nothing is bound. */
+Test(ref_cli, tool_refuses_dev_mode_on_wildcard_bind)
+{
+    char tool[1024];
+    pid_t pid;
+    int status, errp[2];
+    char msg[2048] = "";
+    size_t got = 0;
+    ssize_t n;
+
+    snprintf(tool, sizeof(tool), "%s/reference/aauth-reference", AA_BUILD_DIR);
+    if (access(tool, X_OK) != 0)
+        cr_skip_test("%s not built", tool);
+    cr_assert_eq(pipe(errp), 0);
+    pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        dup2(errp[1], 2);
+        close(errp[0]);
+        close(errp[1]);
+        execl(tool, tool, "--roles", "agent", "--agent-port", "0", "--bind", "0.0.0.0", "-q",
+              (char *)NULL);
+        _exit(127);
+    }
+    close(errp[1]);
+    while (got < sizeof(msg) - 1 && (n = read(errp[0], msg + got, sizeof(msg) - 1 - got)) > 0)
+        got += (size_t)n;
+    msg[got] = '\0';
+    close(errp[0]);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status));
+    cr_assert_eq(WEXITSTATUS(status), 1, "%s", msg);
+    cr_assert_not_null(strstr(msg, "bind address 0.0.0.0 is not loopback"), "%s", msg);
+    cr_assert_not_null(strstr(msg, "--allow-dev-remote"), "%s", msg);
 }

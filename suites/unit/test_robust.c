@@ -6,18 +6,24 @@
  *   - The agent's key discovery (PROFILE#3, D-13) against hostile peers:
  *     JWKS endpoint down, slower than the fetch timeout, garbage, too large,
  *     a server error, a redirect; metadata down or garbage. The resource
- *     must answer each request with a clear PROFILE#6.8 error (401
- *     invalid_token naming what failed), never hang, never follow the
- *     redirect, and recover once the peer is healthy.
+ *     must answer each request with a PROFILE#6.8 error (401
+ *     invalid_token) whose description is the same whatever failed - the
+ *     URLs are the client's choice, so a detailed text would let remote
+ *     clients probe what answers there (docs/security.md) - and name what
+ *     failed in its own log; never hang, never follow the redirect, and
+ *     recover once the peer is healthy.
  *   - SSRF (docs/security.md): a Signature-Key that names a JWKS on a
- *     non-loopback address is refused without a fetch.
+ *     non-loopback address is refused without a fetch; a dev-mode server
+ *     (which fetches any loopback URL) refuses to start on a non-loopback
+ *     bind address unless explicitly allowed.
  *   - Oversized input (PROFILE#9 RB-01, RB-02): a 64 KiB field line, a
  *     header block over 64 KiB, a body over 1 MiB, 10 000 parameters in a
  *     structured field, in one line or spread over several: 431/413/401
  *     with a JSON error body, and the server keeps serving.
  *   - Slow clients: a connection that stops sending in the middle of its
  *     header block is closed by the adapter's inactivity timeout while
- *     another client is served.
+ *     another client is served; the connection limits configured on a
+ *     reference server reach its adapter.
  *
  * Everything runs in-process on 127.0.0.1 port 0 on a frozen clock. The
  * discovery cache is the test's own (aa_ref_common.disc) with a 1 s fetch
@@ -299,6 +305,7 @@ struct env {
     struct aa_jwk agent_key, delegate;
     char *token;
     struct aa_http_client *http;
+    FILE *log; /* the resource's log (one line per request and diagnostics) */
 };
 
 static void env_start(struct env *e, const char *agent_id)
@@ -337,6 +344,9 @@ static void env_start(struct env *e, const char *agent_id)
     rc.c.clock = &e->clk;
     rc.c.disc = e->disc;
     rc.auth_server = "http://127.0.0.1:1"; /* never contacted by these tests */
+    cr_assert_not_null(e->log = tmpfile());
+    rc.c.log = e->log;
+    rc.c.verbosity = 1;
     aa_diag_clear(&d);
     cr_assert_eq(aa_ref_resource_start(&rc, &e->res, &d), AA_OK, "resource: %s", d.msg);
 
@@ -375,6 +385,7 @@ static void env_stop(struct env *e)
     aa_ref_stop(e->res);
     aa_ref_stop(e->agent);
     aa_disc_free(e->disc);
+    fclose(e->log);
     aa_jwk_cleanup(&e->agent_key);
     aa_jwk_cleanup(&e->delegate);
     free(e->token);
@@ -463,6 +474,47 @@ static void expect_error(const struct aa_http_response *r, long status, const ch
     cJSON_Delete(j);
 }
 
+/* The resource's log holds |needle| (the server flushes every line). */
+static bool log_has(struct env *e, const char *needle)
+{
+    char *text;
+    long n;
+    bool found;
+
+    cr_assert_eq(fseek(e->log, 0, SEEK_END), 0);
+    n = ftell(e->log);
+    cr_assert_geq(n, 0);
+    text = calloc((size_t)n + 1, 1);
+    cr_assert_not_null(text);
+    cr_assert_eq(pread(fileno(e->log), text, (size_t)n, 0), (ssize_t)n);
+    found = strstr(text, needle) != NULL;
+    free(text);
+    return found;
+}
+
+/*
+ * A failed discovery: 401 |err| with the one fixed description, which does
+ * not contain |detail| (what happened at the URL); the server's log does.
+ */
+static void expect_discovery_error(struct env *e, const struct aa_http_response *r,
+                                   const char *err, const char *detail)
+{
+    cJSON *j = NULL;
+    const char *desc;
+
+    expect_error(r, 401, err, NULL);
+    cr_assert_eq(aa_json_parse(r->body, r->body_len, NULL, &j, NULL), AA_OK);
+    desc = aa_json_str(j, "error_description");
+    cr_assert_str_eq(desc,
+                     "the signer's keys could not be obtained through discovery (PROFILE#3); "
+                     "the reason is in this server's log");
+    if (detail != NULL) {
+        cr_assert_null(strstr(desc, detail), "the description tells \"%s\"", detail);
+        cr_assert(log_has(e, detail), "the server log lacks \"%s\"", detail);
+    }
+    cJSON_Delete(j);
+}
+
 static void expect_ok(const struct aa_http_response *r)
 {
     cJSON *j = NULL;
@@ -503,13 +555,14 @@ Test(robust, discovery_healthy_peer_control, .timeout = 60)
 struct hostile_case {
     enum peer_mode mode;
     const char *name;
-    const char *needle; /* expected in error_description */
+    const char *needle; /* expected in the server log, never in error_description */
 };
 
 /*
  * Each hostile JWKS mode: two requests, both complete with 401
- * invalid_token naming the failure; failures are not cached, so the JWKS
- * is asked again; once the peer turns healthy, the same request succeeds.
+ * invalid_token and the fixed description, the failure named in the
+ * server log; failures are not cached, so the JWKS is asked again; once
+ * the peer turns healthy, the same request succeeds.
  */
 static void hostile_jwks(const struct hostile_case *hc)
 {
@@ -534,7 +587,7 @@ static void hostile_jwks(const struct hostile_case *hc)
     aa_http_response_init(&r);
     for (int i = 0; i < 2; i++) {
         get_data(&e, &r);
-        expect_error(&r, 401, "invalid_token", hc->needle);
+        expect_discovery_error(&e, &r, "invalid_token", hc->needle);
         cr_assert_not_null(aa_http_headers_get(&r.headers, "Agent-Auth"),
                            "%s: 401 without a challenge", hc->name);
     }
@@ -630,9 +683,9 @@ Test(robust, metadata_down, .timeout = 60)
     env_start(&e, dead.origin);
     aa_http_response_init(&r);
     get_data(&e, &r);
-    expect_error(&r, 401, "invalid_token", "metadata fetch failed");
+    expect_discovery_error(&e, &r, "invalid_token", "metadata fetch failed");
     get_data(&e, &r);
-    expect_error(&r, 401, "invalid_token", "metadata fetch failed");
+    expect_discovery_error(&e, &r, "invalid_token", "metadata fetch failed");
     aa_http_response_cleanup(&r);
     env_stop(&e);
     dead_port_close(&dead);
@@ -650,11 +703,11 @@ Test(robust, metadata_garbage_and_wrong_id, .timeout = 60)
     aa_http_response_init(&r);
     peer_set(&p, PEER_META_GARBAGE, NULL, NULL);
     get_data(&e, &r);
-    expect_error(&r, 401, "invalid_token", "not a JSON object");
+    expect_discovery_error(&e, &r, "invalid_token", "not a JSON object");
     /* D-13: the document's agent member must be the identifier. */
     peer_set(&p, PEER_META_WRONG_ID, NULL, NULL);
     get_data(&e, &r);
-    expect_error(&r, 401, "invalid_token", "http://127.0.0.1:1");
+    expect_discovery_error(&e, &r, "invalid_token", "http://127.0.0.1:1");
     peer_hits(&p, &meta, &jwks);
     cr_assert_eq(meta, 2);
     cr_assert_eq(jwks, 0, "JWKS fetched although the metadata was refused");
@@ -933,4 +986,95 @@ Test(robust, slow_clients_closed_while_others_served, .timeout = 60)
     aa_http_client_free(http);
     free(url);
     aa_server_stop(srv);
+}
+
+/* ---- exposure of a dev-mode server (docs/security.md section 1) ---------------------- */
+
+static int start_resource_on(const char *bind, bool strict, bool allow, struct aa_ref_server **out,
+                             struct aa_diag *d)
+{
+    struct aa_ref_resource_config rc;
+
+    aa_ref_resource_defaults(&rc);
+    rc.c.bind_addr = bind;
+    rc.c.strict_https = strict;
+    rc.c.allow_dev_remote = allow;
+    rc.c.verbosity = 0;
+    if (strict) {
+        rc.c.id = "https://resource.example";
+        rc.auth_server = "https://as.example";
+    } else {
+        rc.auth_server = "http://127.0.0.1:1";
+    }
+    aa_diag_clear(d);
+    return aa_ref_resource_start(&rc, out, d);
+}
+
+/* Dev mode fetches discovery documents from any loopback URL a request
+ * names; bound to a non-loopback address that would let remote clients
+ * probe this host's loopback ports. Refused with a message naming the way
+ * out, unless strict https or the explicit allowance. */
+Test(robust, dev_mode_refuses_non_loopback_bind, .timeout = 60)
+{
+    static const char *const exposed[] = {"0.0.0.0", "::", "192.0.2.7"};
+    static const char *const local[] = {"127.0.0.1", "::1"};
+    struct aa_ref_server *s = NULL;
+    struct aa_diag d;
+
+    for (size_t i = 0; i < sizeof(exposed) / sizeof(exposed[0]); i++) {
+        cr_assert_eq(start_resource_on(exposed[i], false, false, &s, &d), AA_E_INVAL, "%s",
+                     exposed[i]);
+        cr_assert_null(s, "%s: started", exposed[i]);
+        cr_assert_str_eq(d.ref, "PROFILE#1");
+        cr_assert_not_null(strstr(d.msg, exposed[i]), "%s", d.msg);
+        cr_assert_not_null(strstr(d.msg, "--allow-dev-remote"), "%s", d.msg);
+        cr_assert_not_null(strstr(d.msg, "--strict-https"), "%s", d.msg);
+    }
+    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+        cr_assert_eq(start_resource_on(local[i], false, false, &s, &d), AA_OK, "%s: %s", local[i],
+                     d.msg);
+        aa_ref_stop(s);
+        s = NULL;
+    }
+    /* the two ways out (the wildcard binds, and nothing is sent to it) */
+    cr_assert_eq(start_resource_on("0.0.0.0", true, false, &s, &d), AA_OK, "strict: %s", d.msg);
+    aa_ref_stop(s);
+    s = NULL;
+    cr_assert_eq(start_resource_on("0.0.0.0", false, true, &s, &d), AA_OK, "allowed: %s", d.msg);
+    aa_ref_stop(s);
+}
+
+/* The limits configured on a reference server reach its adapter: with two
+ * connections per address, a third from 127.0.0.1 is closed unanswered. */
+Test(robust, reference_connection_limits_applied, .timeout = 60)
+{
+    struct aa_ref_agent_config ac;
+    struct aa_ref_server *s = NULL;
+    struct aa_diag d;
+    int fds[3];
+    char buf[512];
+    ssize_t n;
+
+    aa_ref_agent_defaults(&ac);
+    ac.c.verbosity = 0;
+    ac.c.max_connections_per_ip = 2;
+    ac.c.request_timeout_s = 5;
+    aa_diag_clear(&d);
+    cr_assert_eq(aa_ref_agent_start(&ac, &s, &d), AA_OK, "%s", d.msg);
+    for (int i = 0; i < 3; i++) {
+        static const char req[] = "GET /jwks.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        fds[i] = connect_to(aa_ref_port(s));
+        cr_assert_eq(send(fds[i], req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)(sizeof(req) - 1));
+        n = recv(fds[i], buf, sizeof(buf) - 1, 0);
+        if (i < 2) {
+            cr_assert_gt(n, 12, "connection %d: no answer", i);
+            cr_assert_eq(memcmp(buf, "HTTP/1.1 200", 12), 0, "connection %d: %.40s", i, buf);
+        } else {
+            cr_assert(n == 0 || (n < 0 && errno == ECONNRESET),
+                      "third connection: recv %zd (errno %d): not refused", n, n < 0 ? errno : 0);
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        close(fds[i]);
+    aa_ref_stop(s);
 }

@@ -1,6 +1,8 @@
 /*
  * aa_server (libmicrohttpd adapter): exact request intake, PROFILE#9 RB
- * limits (413/431), slow-client cut-off, helpers, transcripts, lifecycle.
+ * limits (413/431), slow-client cut-off, connection limits (total and per
+ * client address), the request deadline, the spread of connections over
+ * the server threads, helpers, transcripts, lifecycle.
  *
  * The client side is a raw socket so the tests control every byte: the
  * request target, duplicate field lines, bodies and broken input. All
@@ -13,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server/aa_server.h"
@@ -1035,4 +1039,272 @@ Test(server, streamed_bodies)
     close(fd);
     aa_server_stop(s);
     cr_assert_eq(freed_count, 2, "stream contexts released once each");
+}
+
+/* ---- connection limits and the request deadline (docs/security.md) -------- */
+
+/* A connection to the server (on 127.0.0.1) from the local address |src|
+ * (any of 127.0.0.0/8 is this host on Linux). */
+static int raw_connect_from(const char *src, uint16_t port)
+{
+    struct sockaddr_in a;
+    struct timeval tv = {GUARD_S, 0};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    cr_assert(fd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    cr_assert_eq(inet_pton(AF_INET, src, &a.sin_addr), 1);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0, "bind %s: %s", src,
+                 strerror(errno));
+    a.sin_port = htons(port);
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "connect from %s", src);
+    return fd;
+}
+
+/* One request on |fd|, which stays open (keep-alive); the status, or 0
+ * when the server closed the connection without an answer. */
+static int request_on(int fd, const char *path)
+{
+    struct aa_buf carry, req;
+    struct raw_resp r;
+    int status;
+
+    aa_buf_init(&req, 0);
+    aa_buf_printf(&req, "GET %s HTTP/1.1\r\nHost: h\r\n\r\n", path);
+    aa_buf_init(&carry, 0);
+    raw_send(fd, req.p, req.len);
+    status = raw_read(fd, &r, &carry) ? r.status : 0;
+    raw_resp_free(&r);
+    aa_buf_free(&carry);
+    aa_buf_free(&req);
+    return status;
+}
+
+/* The server closed |fd| (EOF or reset); a hang guard would give EAGAIN. */
+static void expect_closed(int fd, const char *what)
+{
+    char buf[256];
+    ssize_t k = recv(fd, buf, sizeof(buf), 0);
+
+    cr_assert(k == 0 || (k < 0 && errno == ECONNRESET), "%s: recv=%zd errno=%d", what, k,
+              k < 0 ? errno : 0);
+}
+
+Test(server, per_ip_connection_limit)
+{
+    struct aa_server_opts o;
+    struct aa_server_stats st;
+    struct aa_server *s;
+    int a, b, c, other, again = -1;
+    long spins = 0;
+
+    memset(&o, 0, sizeof(o));
+    o.max_connections_per_ip = 2;
+    s = start_echo(&o);
+    a = raw_connect_from("127.0.0.1", aa_server_port(s));
+    b = raw_connect_from("127.0.0.1", aa_server_port(s));
+    cr_assert_eq(request_on(a, "/a"), 200);
+    cr_assert_eq(request_on(b, "/b"), 200);
+    /* a third connection from the same address: closed, never answered */
+    c = raw_connect_from("127.0.0.1", aa_server_port(s));
+    raw_sends(c, "GET /c HTTP/1.1\r\nHost: h\r\n\r\n");
+    expect_closed(c, "third connection from 127.0.0.1");
+    close(c);
+    aa_server_stats(s, &st);
+    cr_assert_eq(st.refused, 1);
+    cr_assert_eq(st.accepted, 2);
+    /* another address is not affected */
+    other = raw_connect_from("127.0.0.2", aa_server_port(s));
+    cr_assert_eq(request_on(other, "/other"), 200);
+    /* the limit counts open connections: once one closes, there is room */
+    close(a);
+    for (;;) {
+        again = raw_connect_from("127.0.0.1", aa_server_port(s));
+        if (request_on(again, "/again") == 200)
+            break;
+        close(again);
+        sched_yield();
+        cr_assert(++spins < 100000, "the closed connection was never released");
+    }
+    close(again);
+    close(other);
+    close(b);
+    aa_server_stop(s);
+}
+
+Test(server, global_connection_limit)
+{
+    struct aa_server_opts o;
+    struct aa_server_stats st;
+    struct aa_server *s;
+    int a, b, c;
+
+    memset(&o, 0, sizeof(o));
+    o.max_connections = 2;
+    o.threads = 2;
+    s = start_echo(&o);
+    a = raw_connect_from("127.0.0.1", aa_server_port(s));
+    b = raw_connect_from("127.0.0.2", aa_server_port(s));
+    cr_assert_eq(request_on(a, "/a"), 200);
+    cr_assert_eq(request_on(b, "/b"), 200);
+    c = raw_connect_from("127.0.0.3", aa_server_port(s));
+    raw_sends(c, "GET /c HTTP/1.1\r\nHost: h\r\n\r\n");
+    expect_closed(c, "third connection over max_connections");
+    close(c);
+    aa_server_stats(s, &st);
+    cr_assert_eq(st.refused, 1);
+    cr_assert_eq(st.open, 2);
+    /* the held connections still work */
+    cr_assert_eq(request_on(a, "/a2"), 200);
+    close(a);
+    close(b);
+    aa_server_stop(s);
+}
+
+Test(server, connection_limit_options_checked)
+{
+    struct aa_server_opts o;
+    struct aa_server *s = NULL;
+    struct aa_diag d;
+
+    memset(&o, 0, sizeof(o));
+    o.handler = echo_handler;
+    o.max_connections = AA_SERVER_MAX_CONNECTIONS_LIMIT + 1;
+    aa_diag_clear(&d);
+    cr_assert_eq(aa_server_start(&o, &s, &d), AA_E_SERVER_CONFIG);
+    cr_assert(strstr(d.msg, "max_connections") != NULL, "%s", d.msg);
+    cr_assert_null(s);
+    o.max_connections = 0;
+    o.request_timeout_s = AA_SERVER_TIMEOUT_MAX + 1;
+    cr_assert_eq(aa_server_start(&o, &s, &d), AA_E_SERVER_CONFIG);
+    o.request_timeout_s = 0;
+    o.timeout_s = AA_SERVER_TIMEOUT_MAX + 1;
+    cr_assert_eq(aa_server_start(&o, &s, &d), AA_E_SERVER_CONFIG);
+    cr_assert_null(s);
+}
+
+/*
+ * Slow-loris by trickling: a byte every 200 ms keeps the connection from
+ * ever being idle for the 30 s inactivity timeout, but the whole request
+ * must arrive within request_timeout_s (1 s here). The 200 ms pauses pace
+ * the client; nothing asserts a duration: the connection must be closed
+ * (by the deadline, as the counter shows) before the 300 header bytes run
+ * out, without a response byte.
+ */
+Test(server, trickling_client_closed_by_request_deadline)
+{
+    struct aa_server_opts o;
+    struct aa_server_stats st;
+    struct aa_server *s;
+    bool closed = false;
+    int fd, sent = 0;
+
+    memset(&o, 0, sizeof(o));
+    o.timeout_s = 30;
+    o.request_timeout_s = 1;
+    s = start_echo(&o);
+    fd = raw_connect(aa_server_port(s));
+    raw_sends(fd, "GET /trickle HTTP/1.1\r\nHost: h\r\nX-Trickle: ");
+    while (!closed && sent < 300) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 200) > 0) {
+            expect_closed(fd, "trickling connection");
+            closed = true;
+        } else {
+            raw_send(fd, "a", 1);
+            sent++;
+        }
+    }
+    cr_assert(closed, "still open after %d trickled bytes", sent);
+    close(fd);
+    aa_server_stats(s, &st);
+    cr_assert_eq(st.deadline_closed, 1);
+    cr_assert_eq(st.requests, 0, "no response was sent");
+    /* a prompt client on the same server is served */
+    fd = raw_connect(aa_server_port(s));
+    cr_assert_eq(request_on(fd, "/prompt"), 200);
+    close(fd);
+    aa_server_stop(s);
+}
+
+/* The deadline covers receiving a request, not sending its response: an
+ * endless body read slowly for longer than the deadline keeps flowing. */
+Test(server, request_deadline_spares_slow_responses)
+{
+    struct aa_server_opts o;
+    struct aa_server_stats st;
+    struct aa_server *s;
+    char buf[4096];
+    int fd;
+
+    memset(&o, 0, sizeof(o));
+    o.handler = stream_handler;
+    o.request_timeout_s = 1;
+    o.threads = 1;
+    s = start_echo(&o);
+    fd = raw_connect(aa_server_port(s));
+    raw_sends(fd, "GET /endless HTTP/1.1\r\nHost: h\r\n\r\n");
+    for (int i = 0; i < 12; i++) {
+        struct timespec pause = {0, 250 * 1000 * 1000};
+        ssize_t k = recv(fd, buf, sizeof(buf), 0);
+        cr_assert(k > 0, "read %d: recv=%zd errno=%d", i, k, k < 0 ? errno : 0);
+        nanosleep(&pause, NULL); /* a slow reader */
+    }
+    aa_server_stats(s, &st);
+    cr_assert_eq(st.deadline_closed, 0);
+    close(fd);
+    aa_server_stop(s);
+}
+
+/* Each new connection goes to the least loaded daemon thread: eight
+ * connections on two threads are served four by four, whatever the order
+ * in which the threads wake up. */
+static pthread_t seen_threads[8];
+static unsigned seen_counts[8], n_seen;
+static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void thread_handler(void *ctx, const struct aa_server_request *req,
+                           struct aa_server_response *resp)
+{
+    pthread_t me = pthread_self();
+    unsigned i;
+
+    (void)ctx;
+    (void)req;
+    pthread_mutex_lock(&seen_mu);
+    for (i = 0; i < n_seen; i++)
+        if (pthread_equal(seen_threads[i], me))
+            break;
+    if (i == n_seen && n_seen < 8)
+        seen_threads[n_seen++] = me;
+    if (i < 8)
+        seen_counts[i]++;
+    pthread_mutex_unlock(&seen_mu);
+    aa_server_response_json(resp, 200, "{}");
+}
+
+Test(server, connections_spread_over_threads)
+{
+    struct aa_server_opts o;
+    struct aa_server *s;
+    int fd[8];
+
+    memset(&o, 0, sizeof(o));
+    o.handler = thread_handler;
+    o.threads = 2;
+    s = start_echo(&o);
+    for (int i = 0; i < 8; i++)
+        fd[i] = raw_connect(aa_server_port(s));
+    for (int i = 0; i < 8; i++)
+        cr_assert_eq(request_on(fd[i], "/t"), 200);
+    for (int i = 0; i < 8; i++)
+        close(fd[i]);
+    aa_server_stop(s);
+    cr_assert_eq(n_seen, 2, "%u threads served", n_seen);
+    cr_assert_eq(seen_counts[0], 4, "%u and %u", seen_counts[0], seen_counts[1]);
+    cr_assert_eq(seen_counts[1], 4);
 }

@@ -167,16 +167,19 @@ static enum f5_grant f5_obtain(struct aa_client *c, const char *as_id,
     }
     rqt = aa_strdup(aa_aw_resp_str(st, "request_token"));
     u = aa_aw_run_user(c, as_id, rqt, false, &cr, &cst, why, sizeof(why));
-    if (u != AA_AW_USER_REDIRECTED) {
+    if (u != AA_AW_USER_REDIRECTED && u != AA_AW_USER_MANUAL) {
         aa_aw_user_not_run(u, why, user_deps);
         goto out;
     }
-    if (!aa_aw_step_ok(code_c, cst->rc, &cst->diag, cst, 303, NULL))
+    /* manual consent: the 303 went to the person's browser (unseen) */
+    if (u == AA_AW_USER_REDIRECTED && !aa_aw_step_ok(code_c, cst->rc, &cst->diag, cst, 303, NULL))
         goto out;
-    if (!aa_aw_location_under(cst->location, tp.redirect_uri) || cr.code == NULL ||
-        cr.returned_state == NULL || strcmp(cr.returned_state, cr.state) != 0) {
+    if ((u == AA_AW_USER_REDIRECTED && !aa_aw_location_under(cst->location, tp.redirect_uri)) ||
+        cr.code == NULL || cr.returned_state == NULL || strcmp(cr.returned_state, cr.state) != 0) {
         aa_check_fail(code_c, code_c->expect,
-                      cst->location != NULL ? cst->location : "(no Location)",
+                      cst != NULL && cst->location != NULL ? cst->location
+                      : cst != NULL                        ? "(no Location)"
+                                                           : "(what the person pasted)",
                       "the redirect must carry a code and echo the state (PROFILE#6.4)");
         goto out;
     }
@@ -240,8 +243,7 @@ AA_CASE(agent_is_resource, flow,
         aa_aw_agent(&w, &ag, &d) != AA_OK ||
         (c = aa_aw_agent_client(&w, &ag, "AGENT", &d)) == NULL ||
         aa_jwk_thumbprint(aa_client_key(c), jkt) != AA_OK) {
-        for (size_t i = 0; all[i] != NULL; i++)
-            aa_check_error(all[i], "setting up the flow: %s", d.msg);
+        aa_aw_setup_failed(all, "setting up the flow", &d);
         goto out;
     }
     aa_conf_note("F5: agent %s, auth server %s (instance auth-consent)", ag.id, as.id);

@@ -259,8 +259,7 @@ struct f3_world {
 static void f3_error_all(const struct aa_check *const *checks, const char *what,
                          const struct aa_diag *d)
 {
-    for (size_t i = 0; checks[i] != NULL; i++)
-        aa_check_error(checks[i], "%s: %s", what, d != NULL ? d->msg : "");
+    aa_aw_setup_failed(checks, what, d);
 }
 
 /* Start the agent and resolve R and AS. On failure every check is ERROR

@@ -17,10 +17,11 @@
 #                that carry their exchange in the transcript
 #   seed_report  --seed-report prints the four PROFILE#8 banners and TEST
 #                titles with Failed: 0
-#   external     three aauth-reference processes on free ports (R1+AS1;
-#                the consent pair; R2+AS2 trusting AS1) as the resource and
-#                auth server under test with --instance for the rest:
-#                every check PASS; then the auth server alone under test
+#   external     four aauth-reference processes on free ports (AS1; the
+#                consent pair; R2+AS2 trusting AS1; R1 naming AS1 with R2 as
+#                its /data-exchange downstream) as the resource and auth
+#                server under test with --instance for the rest: every check
+#                PASS (data-exchange declared); then the auth server alone
 #   faults       the same processes with one fault each: the checks that
 #                judge the broken behaviour FAIL (exit 1), named exactly
 #   consent_ui   an auth server (a python3 stand-in) that asks for consent
@@ -109,13 +110,20 @@ start() {
 topology() {
   fa=""
   [ -n "$1" ] && fa="--fault $1"
+  ROLES=auth
+  start p1 --roles auth --auth-port 0 $fa || return 1
+  AS1=$URL_auth
   ROLES=resource,auth
-  start p1 --roles resource,auth --resource-port 0 --auth-port 0 $fa || return 1
-  R1=$URL_resource AS1=$URL_auth
   start p2 --roles resource,auth --resource-port 0 --auth-port 0 --consent user $fa || return 1
   RC=$URL_resource ASC=$URL_auth
   start p3 --roles resource,auth --resource-port 0 --auth-port 0 --trust "$AS1" $fa || return 1
   R2=$URL_resource AS2=$URL_auth
+  # R1 names AS1 and calls R2 through its F7 trigger (PROFILE#6.7): the
+  # runs declare resource=data-exchange
+  ROLES=resource
+  start p1r --roles resource --resource-port 0 --auth-server "$AS1" --downstream "$R2" $fa ||
+    return 1
+  R1=$URL_resource
   return 0
 }
 
@@ -270,6 +278,7 @@ seed_report)
 external)
   topology "" || exit 1
   conf 0 ext_both $SUITES --target-resource "$R1" --target-auth-server "$AS1" \
+    --declare resource=data-exchange \
     --instance resource-consent="$RC" --instance auth-consent="$ASC" \
     --instance resource2="$R2" --instance auth2="$AS2" --report-dir "$W/ext_both"
   expect_only_pass ext_both
@@ -289,6 +298,7 @@ faults)
     ids=${spec#*:}
     topology "$fault" || exit 1
     conf 1 "f_$fault" $SUITES --target-resource "$R1" --target-auth-server "$AS1" \
+      --declare resource=data-exchange \
       --instance resource-consent="$RC" --instance auth-consent="$ASC" \
       --instance resource2="$R2" --instance auth2="$AS2" --report-dir "$W/f_$fault"
     for id in $ids; do expect_outcome "f_$fault" "$id" FAIL; done

@@ -62,7 +62,12 @@ static void peer_from_target(const struct aa_conf_target *t, enum aa_role role, 
 {
     out->role = role;
     out->id = t->id;
-    out->url = t->connect_url;
+    /* The client library signs for the authority of the URL it calls
+     * (PROFILE#2.5): an embedded role with --public-url is called by its
+     * identifier, so the signature names the authority it verifies with
+     * (the identifier must resolve from this host - the name the user
+     * configured for it). Elsewhere the two are equal. */
+    out->url = t->id;
     out->auth_path = t->auth_path != NULL ? t->auth_path : "/data-auth";
     out->inst = inst;
     out->kid = t->kid;
@@ -137,14 +142,19 @@ int aa_aw_agent(struct aa_aw *w, struct aa_aw_peer *ag, struct aa_diag *d)
                      ag->id, ag->kid != NULL ? ag->kid : "");
         return AA_OK;
     }
-    /* under test, absent or no key: the harness brings its own agent */
+    /* under test, absent or no key: the harness brings its own agent, which
+     * the targets must reach to fetch its metadata and JWKS - else they
+     * would refuse for that reason: not testable here (SKIP) */
     if (d2.msg[0] != '\0')
         aa_conf_note("agent: %s; using a harness agent server instead", d2.msg);
+    if (aa_conf_harness_check(d) != AA_OK)
+        return AA_E_UNSUPPORTED;
     return aa_aw_start_agent(w, ag, d);
 }
 
 static void aw_common(struct aa_aw *w, struct aa_ref_common *c)
 {
+    c->bind_addr = aa_conf_harness_host(); /* the targets fetch from it */
     c->clock = &w->clock;
     c->verbosity = 0;
     c->trusted_origins = w->n_trusted > 0 ? w->trusted : NULL;
@@ -263,6 +273,15 @@ static void aw_on_step(void *ctx, const struct aa_client_step *st)
     t->shown = len;
 }
 
+/* What the person is asked to do (aa_aw_run_user sets it per run). */
+static const char *aw_ask = "grant consent";
+
+static int aw_prompt(void *ctx, const char *url, char *line, size_t cap)
+{
+    (void)ctx;
+    return aa_conf_consent_prompt((void *)aw_ask, url, line, cap);
+}
+
 static struct aa_client *aw_client(struct aa_aw *w, struct aa_client_opts *o, const char *label,
                                    struct aa_diag *d)
 {
@@ -276,6 +295,11 @@ static struct aa_client *aw_client(struct aa_aw *w, struct aa_client_opts *o, co
     t = &w->taps[w->n_clients];
     memset(t, 0, sizeof(*t));
     o->dev_mode = true;
+    if (aa_conf_consent_manual()) {
+        /* --consent manual: the person answers through the runner */
+        o->consent = AA_CLIENT_CONSENT_MANUAL;
+        o->prompt = aw_prompt;
+    }
     o->clock.now = aw_now;
     o->transcript_flags = AA_HTTP_TR_FULL;
     o->on_step = aw_on_step;
@@ -830,6 +854,25 @@ enum aa_aw_user aa_aw_run_user(struct aa_client *c, const char *as_id, const cha
 
     memset(cr, 0, sizeof(*cr));
     aa_diag_clear(&d);
+    *consent_st = NULL;
+    if (aa_conf_consent_manual()) {
+        if (!aa_conf_consent_available(why, cap))
+            return AA_AW_USER_NOT_SCRIPTABLE;
+        aw_ask = deny ? "DENY consent (this step tests the denial)" : "grant consent";
+        rc = aa_client_consent(c, as_id, request_token, NULL, &user, cr, &d);
+        aw_ask = "grant consent";
+        /* a wrong state is the auth server's to answer for: judged by the
+         * caller from |cr| like every other manual answer */
+        if (rc == AA_OK || rc == AA_E_CLIENT_DENIED || rc == AA_E_CLIENT_STATE)
+            return AA_AW_USER_MANUAL;
+        if (rc == AA_E_CLIENT_INPUT) {
+            aa_snprintf(why, cap, "manual consent: nothing usable was entered at the prompt (%s)",
+                        d.msg);
+            return AA_AW_USER_NOT_SCRIPTABLE;
+        }
+        aa_snprintf(why, cap, "manual consent: %s: %s", aa_client_errstr(rc), d.msg);
+        return AA_AW_USER_BROKEN;
+    }
     rc = aa_client_consent(c, as_id, request_token, NULL, &user, cr, &d);
     page = NULL;
     for (size_t i = 0; i < aa_client_step_count(c); i++) {
@@ -878,6 +921,21 @@ void aa_aw_user_not_run(enum aa_aw_user u, const char *why, const struct aa_chec
             aa_check_skip(checks[i], "%s", why);
         else
             aa_check_error(checks[i], "%s", why);
+    }
+}
+
+void aa_aw_setup_failed(const struct aa_check *const *checks, const char *what,
+                        const struct aa_diag *d)
+{
+    for (size_t i = 0; checks[i] != NULL; i++) {
+        bool done = false;
+        aa_check_outcome(checks[i], &done);
+        if (done)
+            continue;
+        if (aa_conf_diag_unreachable(d))
+            aa_check_skip(checks[i], "%s: %s", what, d->msg);
+        else
+            aa_check_error(checks[i], "%s: %s", what, d != NULL ? d->msg : "");
     }
 }
 

@@ -89,7 +89,10 @@ int aa_aw_peer_key(struct aa_aw *w, struct aa_aw_peer *p, struct aa_diag *d) AA_
  */
 int aa_aw_agent(struct aa_aw *w, struct aa_aw_peer *ag, struct aa_diag *d) AA_WUR;
 
-/* Local reference servers (harness participants). */
+/* Local reference servers (harness participants), bound to
+ * aa_conf_harness_host(). The caller checks that the peers which will
+ * fetch from them can reach them (aa_conf_harness_reachable; aa_aw_agent
+ * does for its agent). */
 int aa_aw_start_agent(struct aa_aw *w, struct aa_aw_peer *out, struct aa_diag *d) AA_WUR;
 /* An auth server; |consent| = require_user_consent (D-19); |trusted| (may
  * be NULL) the one upstream issuer it trusts for exchange. */
@@ -209,15 +212,20 @@ int aa_aw_fetch_metadata(const struct aa_aw_peer *p, const char *name, long *sta
 /* Outcome of one run of the scripted user. */
 enum aa_aw_user {
     AA_AW_USER_REDIRECTED = 0, /* the consent POST was made: judge its answer */
-    AA_AW_USER_NOT_SCRIPTABLE, /* no PROFILE#6.6 login form: SKIP */
+    AA_AW_USER_NOT_SCRIPTABLE, /* no PROFILE#6.6 login form, or no person to ask: SKIP */
     AA_AW_USER_NO_LOGIN,       /* the scripted user could not sign in: ERROR */
-    AA_AW_USER_BROKEN          /* the page could not be requested: ERROR */
+    AA_AW_USER_BROKEN,         /* the page could not be requested: ERROR */
+    AA_AW_USER_MANUAL          /* --consent manual: a person decided in their browser;
+                                  |cr| holds what they pasted (code or error, state),
+                                  the consent POST was not seen (*consent_st NULL) */
 };
 /* The login form of PROFILE#6.6: 200 text/html with username and password
  * inputs. */
 bool aa_aw_form_recognised(const struct aa_client_step *st);
 /* Run the scripted user (testuser/testpass) for |request_token|, granting
- * or (|deny|) denying. |*consent_st| gets the consent POST step; |why|
+ * or (|deny|) denying - or, with --consent manual, ask the person through
+ * the runner (aa_conf_consent_prompt; AA_AW_USER_MANUAL, or SKIP when no
+ * one can be asked). |*consent_st| gets the consent POST step; |why|
  * explains any other outcome. */
 enum aa_aw_user aa_aw_run_user(struct aa_client *c, const char *as_id, const char *request_token,
                                bool deny, struct aa_client_consent_result *cr,
@@ -225,6 +233,16 @@ enum aa_aw_user aa_aw_run_user(struct aa_client *c, const char *as_id, const cha
 /* Record every check of |checks| for a user run that did not reach the
  * decision: SKIP when not scriptable, else ERROR, with |why|. */
 void aa_aw_user_not_run(enum aa_aw_user u, const char *why, const struct aa_check *const *checks);
+/* The flow could not be set up (|what|: |d|): every check of |checks| not
+ * recorded yet is ERROR - or SKIP when a target cannot reach the servers
+ * this case hosts (aa_conf_harness_reachable): not testable there. */
+void aa_aw_setup_failed(const struct aa_check *const *checks, const char *what,
+                        const struct aa_diag *d);
+/* What the harness cannot see of a manual consent: the consent POST's
+ * status (303) happened in the person's browser. */
+#define AA_AW_MANUAL_UNSEEN                                                                        \
+    "manual consent (--consent manual): the consent answer was seen by the person's browser, "     \
+    "not by the harness; judged from what they pasted"
 /* PROFILE#6.4: |loc| is |redirect_uri| followed by '?' ('&' when it already
  * has a query). */
 bool aa_aw_location_under(const char *loc, const char *redirect_uri);

@@ -174,8 +174,7 @@ AA_CASE(consent, flow, .title = "F4: request token, scripted consent, code, acce
         aa_aw_agent(&w, &ag, &d) != AA_OK ||
         (c = aa_aw_agent_client(&w, &ag, "AGENT", &d)) == NULL ||
         aa_jwk_thumbprint(aa_client_key(c), jkt) != AA_OK) {
-        for (size_t i = 0; all[i] != NULL; i++)
-            aa_check_error(all[i], "setting up the flow: %s", d.msg);
+        aa_aw_setup_failed(all, "setting up the flow", &d);
         goto out;
     }
     redirect_uri = aa_client_redirect_uri(c);
@@ -263,19 +262,28 @@ AA_CASE(consent, flow, .title = "F4: request token, scripted consent, code, acce
 
     /* F4.2: the scripted user grants consent */
     u = aa_aw_run_user(c, as.id, request_token, false, &cr, &cst, why, sizeof(why));
-    if (u != AA_AW_USER_REDIRECTED) {
+    if (u == AA_AW_USER_MANUAL) {
+        /* --consent manual: the redirect went to the person's browser */
+        aa_check_skip(&f4_redirect, "%s", AA_AW_MANUAL_UNSEEN);
+        if (!aa_expect_true(&f4_location, cr.code != NULL && cr.error == NULL,
+                            "a code in the redirect the person pasted", "%s",
+                            cr.error != NULL  ? cr.error
+                            : cr.code != NULL ? "code"
+                                              : "no code")) {
+            aa_check_not_evaluated(&f4_location, after_user);
+            goto deny;
+        }
+    } else if (u != AA_AW_USER_REDIRECTED) {
         aa_aw_user_not_run(u, why, after_user);
         aa_aw_user_not_run(u, why, AA_CHECKS(&f4_deny, &f4_deny_state));
         goto out;
-    }
-    if (!aa_aw_expect_step(&f4_redirect, cst->rc, &cst->diag, cst, 303, NULL)) {
+    } else if (!aa_aw_expect_step(&f4_redirect, cst->rc, &cst->diag, cst, 303, NULL)) {
         aa_check_not_evaluated(&f4_redirect, after_user);
         goto deny;
-    }
-    if (!aa_expect_true(&f4_location,
-                        aa_aw_location_under(cst->location, redirect_uri) && cr.code != NULL,
-                        f4_location.expect, "Location: %s",
-                        cst->location != NULL ? cst->location : "(absent)")) {
+    } else if (!aa_expect_true(&f4_location,
+                               aa_aw_location_under(cst->location, redirect_uri) && cr.code != NULL,
+                               f4_location.expect, "Location: %s",
+                               cst->location != NULL ? cst->location : "(absent)")) {
         aa_check_not_evaluated(&f4_location, after_user);
         goto deny;
     }
@@ -364,6 +372,16 @@ deny:
     free(request_token);
     request_token = aa_strdup(aa_aw_resp_str(st, "request_token"));
     u = aa_aw_run_user(c, as.id, request_token, true, &cr, &cst, why, sizeof(why));
+    if (u == AA_AW_USER_MANUAL) {
+        aa_expect_true(
+            &f4_deny, cr.error != NULL && strcmp(cr.error, "access_denied") == 0 && cr.code == NULL,
+            "error=access_denied and no code in the redirect the person pasted (CD-08)", "%s",
+            cr.error != NULL  ? cr.error
+            : cr.code != NULL ? "a code"
+                              : "nothing");
+        aa_expect_str(&f4_deny_state, "state", cr.state, cr.returned_state);
+        goto out;
+    }
     if (u != AA_AW_USER_REDIRECTED) {
         aa_aw_user_not_run(u, why, AA_CHECKS(&f4_deny, &f4_deny_state));
         goto out;

@@ -17,15 +17,6 @@
 
 #define LINE_MAX_TEXT 2048
 
-const char *dlg_strerror(int code)
-{
-    /* A strong reference to the http module's names (the core's weak
-     * dispatch alone may not link them). */
-    const char *s = aa_http_strerror(code);
-
-    return s != NULL ? s : aa_strerror(code);
-}
-
 /* ---- recording ----------------------------------------------------------- */
 
 enum aa_outcome dlg_violation(const struct aa_check *c)
@@ -95,6 +86,11 @@ void dlg_warn(const struct aa_check *c, const char *expected, const char *actual
     free(h);
 }
 
+void dlg_skip(const struct aa_check *c, const char *reason)
+{
+    record_titled(c, AA_OUT_SKIP, NULL, NULL, NULL, reason);
+}
+
 void dlg_error(const struct aa_check *c, const char *fault_fmt, ...)
 {
     va_list ap;
@@ -149,7 +145,7 @@ bool dlg_expect_ok(const struct aa_check *c, int rc, const struct aa_diag *d,
     if (d != NULL && d->msg[0] != '\0')
         aa_diag_format(d, text, sizeof(text));
     else
-        aa_snprintf(text, sizeof(text), "%s", dlg_strerror(rc));
+        aa_snprintf(text, sizeof(text), "%s", aa_conf_strerror(rc));
     if (aa_err_is_fault(rc))
         record_titled(c, AA_OUT_ERROR, NULL, NULL, NULL, text);
     else
@@ -269,29 +265,22 @@ int dlg_url(struct aa_buf *out, const char *base, const char *path)
     return out->err ? AA_E_LIMIT : AA_OK;
 }
 
-int dlg_connect_url(const char *url, struct aa_buf *out)
+/* Requests go through the runner's aa_conf_send / aa_conf_send_signed,
+ * which connect to an embedded role's listen address when |rq->url| is on
+ * its identifier (--public-url) and sign for the identifier's authority
+ * (PROFILE#2.5 D-2). */
+static int dlg_request(const struct dlg_req *rq, struct aa_http_headers *h,
+                       struct aa_http_request *req, struct aa_diag *d)
 {
-    for (int r = AA_ROLE_AGENT_SERVER; r <= AA_ROLE_AUTH_SERVER; r++) {
-        const struct aa_conf_target *t = aa_conf_target((enum aa_role)r);
-        size_t n;
-
-        if (!t->present || t->id == NULL || t->connect_url == NULL ||
-            strcmp(t->id, t->connect_url) == 0)
-            continue;
-        n = strlen(t->id);
-        if (strncmp(url, t->id, n) == 0 && (url[n] == '\0' || url[n] == '/' || url[n] == '?')) {
-            aa_buf_printf(out, "%s%s", t->connect_url, url + n);
-            return out->err ? AA_E_LIMIT : AA_OK;
-        }
-    }
-    aa_buf_adds(out, url);
-    return out->err ? AA_E_LIMIT : AA_OK;
-}
-
-static int64_t harness_now(void *ctx)
-{
-    (void)ctx;
-    return aa_conf_now();
+    if (rq->content_type != NULL &&
+        aa_http_headers_add(h, "Content-Type", rq->content_type) != AA_OK)
+        return aa_fail(d, AA_E_NOMEM, "README#internals", "cannot build the request headers");
+    req->method = rq->method;
+    req->url = rq->url;
+    req->headers = h;
+    req->body = rq->body;
+    req->body_len = rq->body_len;
+    return AA_OK;
 }
 
 int dlg_send(const char *who, const struct dlg_req *rq, struct aa_http_response *resp,
@@ -299,28 +288,11 @@ int dlg_send(const char *who, const struct dlg_req *rq, struct aa_http_response 
 {
     struct aa_http_request req = {0};
     struct aa_http_headers h;
-    struct aa_buf url;
     int rc;
 
     aa_http_headers_init(&h);
-    aa_buf_init(&url, AA_URL_MAX_LEN + 1);
-    if ((rc = dlg_connect_url(rq->url, &url)) != AA_OK) {
-        rc = aa_fail(d, AA_E_INVAL, "PROFILE#1", "URL too long: %.80s", rq->url);
-        goto out;
-    }
-    if (rq->content_type != NULL &&
-        (rc = aa_http_headers_add(&h, "Content-Type", rq->content_type)) != AA_OK) {
-        rc = aa_fail(d, rc, "README#internals", "cannot build the request headers");
-        goto out;
-    }
-    req.method = rq->method;
-    req.url = url.p;
-    req.headers = &h;
-    req.body = rq->body;
-    req.body_len = rq->body_len;
-    rc = aa_conf_send(who, &req, resp, d);
-out:
-    aa_buf_free(&url);
+    if ((rc = dlg_request(rq, &h, &req, d)) == AA_OK)
+        rc = aa_conf_send(who, &req, resp, d);
     aa_http_headers_cleanup(&h);
     return rc;
 }
@@ -329,70 +301,13 @@ int dlg_send_signed(const char *who, const struct dlg_req *rq, const struct aa_j
                     const struct aa_sign_cred *cred, const struct aa_sign_opts *opts,
                     struct aa_http_response *resp, struct aa_diag *d)
 {
-    static const struct aa_clock clock = {harness_now, NULL};
-    struct aa_sign_request sr = {0};
-    struct aa_sign_opts o = {0};
     struct aa_http_request req = {0};
-    struct aa_http_headers h, all;
-    struct aa_signed sg;
-    struct aa_buf url;
-    char authority[AA_URL_AUTHORITY_MAX];
+    struct aa_http_headers h;
     int rc;
 
-    memset(&sg, 0, sizeof(sg));
     aa_http_headers_init(&h);
-    aa_http_headers_init(&all);
-    aa_buf_init(&url, AA_URL_MAX_LEN + 1);
-    if (opts != NULL)
-        o = *opts;
-    if (o.clock == NULL)
-        o.clock = &clock;
-    if ((rc = aa_url_authority_of(rq->url, authority, sizeof(authority), d)) != AA_OK)
-        goto out;
-    if (dlg_connect_url(rq->url, &url) != AA_OK) {
-        rc = aa_fail(d, AA_E_INVAL, "PROFILE#1", "URL too long: %.80s", rq->url);
-        goto out;
-    }
-    if (rq->content_type != NULL &&
-        (rc = aa_http_headers_add(&h, "Content-Type", rq->content_type)) != AA_OK) {
-        rc = aa_fail(d, rc, "README#internals", "cannot build the request headers");
-        goto out;
-    }
-    sr.method = rq->method;
-    sr.url = url.p;
-    sr.authority = authority;
-    sr.headers = &h;
-    sr.body = rq->body;
-    sr.body_len = rq->body_len;
-    rc = aa_aauth_sign(NULL, &sr, key, cred, &o, &sg, d);
-    if (rc != AA_OK) {
-        aa_conf_note("*** could not sign %s %s: %s: %s ***", rq->method, rq->url, dlg_strerror(rc),
-                     d != NULL ? d->msg : "");
-        goto out;
-    }
-    for (size_t i = 0; rc == AA_OK && i < h.n; i++)
-        rc = aa_http_headers_addn(&all, h.v[i].name, h.v[i].value, h.v[i].value_len);
-    for (size_t i = 0; rc == AA_OK && i < sg.headers.n; i++)
-        rc = sg.headers.v[i].raw
-                 ? aa_http_headers_add_line(&all, sg.headers.v[i].name)
-                 : aa_http_headers_addn(&all, sg.headers.v[i].name, sg.headers.v[i].value,
-                                        sg.headers.v[i].value_len);
-    if (rc != AA_OK) {
-        rc = aa_fail(d, rc, "README#internals", "cannot assemble the signed request headers");
-        goto out;
-    }
-    if (sg.base != NULL)
-        aa_conf_note_block("signature base", sg.base, sg.base_len);
-    req.method = rq->method;
-    req.url = url.p;
-    req.headers = &all;
-    req.body = rq->body;
-    req.body_len = rq->body_len;
-    rc = aa_conf_send(who, &req, resp, d);
-out:
-    aa_signed_cleanup(&sg);
-    aa_buf_free(&url);
-    aa_http_headers_cleanup(&all);
+    if ((rc = dlg_request(rq, &h, &req, d)) == AA_OK)
+        rc = aa_conf_send_signed(who, &req, key, cred, opts, resp, NULL, d);
     aa_http_headers_cleanup(&h);
     return rc;
 }
@@ -484,7 +399,7 @@ int dlg_token_decode(const char *label, const char *token, struct aa_jwt *out, s
         return aa_fail(d, AA_E_NOTFOUND, "PROFILE#4.1", "%s: no token", label);
     rc = aa_jwt_parse(token, strlen(token), out, d);
     if (rc != AA_OK) {
-        aa_conf_note("  %s: not a JWS: %s", label, d != NULL ? d->msg : dlg_strerror(rc));
+        aa_conf_note("  %s: not a JWS: %s", label, d != NULL ? d->msg : aa_conf_strerror(rc));
         return rc;
     }
     aa_conf_note("\nVerifying %s claims:", label);
@@ -713,7 +628,7 @@ int dlg_agent_start(struct dlg_agent *a, struct aa_diag *d)
         return aa_fail(d, rc, "README#internals", "cannot generate the harness agent's key");
     memset(&cfg, 0, sizeof(cfg));
     aa_ref_agent_defaults(&cfg);
-    cfg.c.bind_addr = "127.0.0.1";
+    cfg.c.bind_addr = aa_conf_harness_host(); /* the resource fetches from it */
     cfg.c.port = 0;
     cfg.c.key = &a->key;
     cfg.c.kid = kid;
@@ -747,11 +662,6 @@ uint64_t dlg_agent_metadata_hits(const struct dlg_agent *a)
 uint64_t dlg_agent_jwks_hits(const struct dlg_agent *a)
 {
     return aa_ref_hits(a->srv, AA_REF_PATH_JWKS);
-}
-
-bool dlg_on_loopback(const struct aa_conf_target *t)
-{
-    return t != NULL && t->connect_url != NULL && aa_url_is_loopback(t->connect_url);
 }
 
 cJSON *dlg_json_object(const char *const *pairs)

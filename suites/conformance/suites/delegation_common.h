@@ -30,6 +30,8 @@ void dlg_fail(const struct aa_check *c, const char *expected, const char *actual
 /* WARN (a SHOULD broken inside a MUST check) with the title as flow line. */
 void dlg_warn(const struct aa_check *c, const char *expected, const char *actual,
               const char *hint_fmt, ...) AA_PRINTF(4, 5);
+/* SKIP with |reason| (the topology does not allow the check). */
+void dlg_skip(const struct aa_check *c, const char *reason);
 /* ERROR (a harness fault) with the title as flow line. */
 void dlg_error(const struct aa_check *c, const char *fault_fmt, ...) AA_PRINTF(2, 3);
 /* PASS with |actual| when |cond|, else dlg_fail(expected = c->expect). */
@@ -62,14 +64,6 @@ const struct aa_check *dlg_first_broken(const struct aa_check *const *checks);
 
 /* ---- requests on identifiers ---------------------------------------------- */
 
-/*
- * |url| is written with a role's identifier (what the peer sees, what goes
- * into tokens and signature bases). The harness connects to the role's
- * connect_url instead; they differ only for an embedded role with
- * --public-url. Appends the URL to connect to to |out|.
- */
-int dlg_connect_url(const char *url, struct aa_buf *out);
-
 struct dlg_req {
     const char *method;       /* "GET", "POST" */
     const char *url;          /* on the peer's identifier */
@@ -82,11 +76,11 @@ struct dlg_req {
 int dlg_send(const char *who, const struct dlg_req *rq, struct aa_http_response *resp,
              struct aa_diag *d) AA_WUR;
 /*
- * Signed request (aa_aauth_sign with the harness clock): @authority is the
- * canonical authority of |rq->url| (the receiver's configured authority,
- * PROFILE#2.5) even when the harness connects elsewhere. The signature
- * base goes into the transcript before the exchange. A signer failure
- * returns its code before anything is sent (|resp| status 0).
+ * Signed request through aa_conf_send_signed (the harness clock, the
+ * signature base in the transcript, the quirk probes): @authority is the
+ * canonical authority of the identifier |rq->url| is on (PROFILE#2.5 D-2)
+ * even when the harness connects elsewhere. A signer failure returns its
+ * code before anything is sent (|resp| status 0).
  */
 int dlg_send_signed(const char *who, const struct dlg_req *rq, const struct aa_jwk *key,
                     const struct aa_sign_cred *cred, const struct aa_sign_opts *opts,
@@ -161,14 +155,8 @@ void dlg_agent_stop(struct dlg_agent *a);
 /* Requests answered for {id}/.well-known/aauth-agent and for its JWKS. */
 uint64_t dlg_agent_metadata_hits(const struct dlg_agent *a);
 uint64_t dlg_agent_jwks_hits(const struct dlg_agent *a);
-/* |t| connects on loopback, so it can reach a server of the harness on
- * 127.0.0.1. */
-bool dlg_on_loopback(const struct aa_conf_target *t);
 
 /* ---- small helpers ------------------------------------------------------------ */
-
-/* Name of any error code (the http/discovery range included). */
-const char *dlg_strerror(int code);
 
 /* "{base}{path}" into |out| (reset first). */
 int dlg_url(struct aa_buf *out, const char *base, const char *path);

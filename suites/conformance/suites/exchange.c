@@ -18,6 +18,16 @@
  * an untrusted upstream issuer (EX-01), no refresh_token (EX-08), act,
  * iat and nbf in T2 (EX-08).
  *
+ * R1's own trigger (PROFILE#6.7, optional feature "data-exchange"): GET
+ * R1/data-exchange with T1 makes R1 do TEST 2 itself. The embedded R1
+ * declares it when resource2 is in the run; a resource under test that
+ * declares it (--declare resource=data-exchange) is driven the same way,
+ * its downstream being the harness's embedded resource2 and auth2 (which
+ * the runner then starts; README "The F7 trigger" says how to configure
+ * R1 for them). That embedded R2 is not the implementation under test:
+ * the checks about R2 are then SKIP, not verdicts on the harness's own
+ * reference.
+ *
  * Design choice: the untrusted upstream of EX-01 is a reference auth
  * server the case starts itself (with a resource R1u that trusts it), so
  * its token is valid in every respect but one: AS2 was never told to
@@ -102,6 +112,13 @@ AA_CHECK(f7_t2_accepted, .id = "exchange.t2.accepted", .suite = "exchange",
          .level = AA_LEVEL_MUST, .spec = "PROFILE#7",
          .expect = "200 with agent = R1 in the body (PROFILE#7 F7.2)", .test_no = 2,
          .line = "Resource 2 accepted T2 from Resource 1");
+AA_CHECK(f7_dx, .id = "exchange.data-exchange.response", .suite = "exchange",
+         .title = "GET R1's /data-exchange signed(jwt T1) by the agent: R1 calls R2 itself",
+         .role = AA_ROLE_RESOURCE, .level = AA_LEVEL_MUST, .spec = "PROFILE#6.7",
+         .expect = "200 {\"message\":\"Access granted\", \"upstream\":{\"agent\": the agent}, "
+                   "\"downstream\": R2's answer naming R1 as its agent} (optional feature "
+                   "data-exchange; R1's downstream is the run's resource2, whose AS2 trusts AS1)",
+         .test_no = 2, .line = "Resource 1 called Resource 2 through /data-exchange");
 AA_CHECK(f7_untrusted, .id = "exchange.untrusted-upstream.rejected", .suite = "exchange",
          .title = "exchange of an upstream token whose issuer AS2 does not trust",
          .role = AA_ROLE_AUTH_SERVER, .level = AA_LEVEL_MUST, .spec = "PROFILE#6.5",
@@ -155,7 +172,20 @@ struct f7 {
     struct aa_client *agc, *r1c;
     char kr1[AA_JWK_THUMBPRINT_LEN + 1];
     cJSON *as2_md;
+    bool r2_judged; /* R2 is a resource under test, not the harness's */
 };
+
+/* The checks that judge R2 (role resource). */
+#define F7_R2_CHECKS                                                                               \
+    AA_CHECKS(&f7_rt2_challenge, &f7_rt2_agent, &f7_rt2_jkt, &f7_rt2_aud, &f7_t2_accepted)
+
+/* Servers this case hosts for R2 and AS2 to call (R1', EX-01's upstream)
+ * must be reachable from them (--harness-host). */
+static bool f7_r2_as2_reach(struct aa_diag *d)
+{
+    return aa_conf_harness_reachable(aa_conf_instance("resource2"), d) &&
+           aa_conf_harness_reachable(aa_conf_instance("auth2"), d);
+}
 
 /* The R1 that calls R2 and exchanges: the run's resource when the harness
  * holds its key, else a reference resource of the harness's that trusts
@@ -171,6 +201,8 @@ static int f7_exchanger(struct f7 *f, struct aa_diag *d)
     }
     aa_conf_note("R1 -> R2: %s; the harness calls R2 as its own resource R1' trusting %s", d2.msg,
                  f->as1.id);
+    if (!f7_r2_as2_reach(d))
+        return AA_E_UNSUPPORTED;
     return aa_aw_start_resource(&f->w, f->as1.id, &f->r1x, d);
 }
 
@@ -290,15 +322,66 @@ static char *f7_rt2(struct f7 *f, struct aa_client *r1c, const struct aa_check *
 /* A later step needed RT2 again and R2 gave none: the failure is R2's,
  * already judged by exchange.rt2.challenge when that failed; otherwise the
  * harness cannot tell why (ERROR). */
-static void f7_no_rt2(const struct aa_check *c)
+static void f7_no_rt2(const struct aa_check *c, bool r2_judged)
 {
     bool rec = false;
     enum aa_outcome o = aa_check_outcome(&f7_rt2_challenge, &rec);
 
-    if (rec && o != AA_OUT_PASS)
+    if (r2_judged && rec && o != AA_OUT_PASS)
         aa_check_not_evaluated(&f7_rt2_challenge, AA_CHECKS(c));
     else
         aa_check_error(c, "R2 gave no resource token to this request (see the transcript)");
+}
+
+/* The harness's own R2 failed a step: what depends on it cannot be
+ * evaluated, and that is no verdict on anyone (ERROR). */
+static void f7_harness_r2_failed(const struct aa_check *const *checks)
+{
+    for (const struct aa_check *const *p = checks; *p != NULL; p++) {
+        bool rec = false;
+        aa_check_outcome(*p, &rec);
+        if (!rec)
+            aa_check_error(*p, "the harness's R2 (embedded resource2) gave R1 no usable resource "
+                               "token (see the transcript)");
+    }
+}
+
+/* PROFILE#6.7: GET R1/data-exchange with the agent's T1 for R1. R1 then
+ * does TEST 2 itself and answers with what R2 gave it. */
+static void f7_data_exchange(struct f7 *f, const char *t1)
+{
+    const struct aa_client_step *st = NULL;
+    const cJSON *up, *down;
+    struct aa_diag d;
+    char url[AA_AW_URL_MAX];
+    const char *msg, *agent, *dagent;
+    int rc;
+
+    if (!aa_check_require_feature(&f7_dx, AA_ROLE_RESOURCE, "data-exchange"))
+        return;
+    aa_diag_clear(&d);
+    aa_aw_url(&f->r1, "/data-exchange", url, sizeof(url));
+    rc = aa_aw_send(f->agc, "GET", url, AA_CRED_AUTH_TOKEN, t1, NULL, NULL, &st, &d);
+    if (!aa_aw_step_ok(&f7_dx, rc, &d, st, 200, NULL))
+        return;
+    if (!cJSON_IsObject(st->json)) {
+        aa_check_fail(&f7_dx, f7_dx.expect, "200 without a JSON object", NULL);
+        return;
+    }
+    msg = aa_json_str(st->json, "message");
+    up = cJSON_GetObjectItemCaseSensitive(st->json, "upstream");
+    down = cJSON_GetObjectItemCaseSensitive(st->json, "downstream");
+    agent = aa_json_str(up, "agent");
+    dagent = aa_json_str(down, "agent");
+    aa_expect_true(&f7_dx,
+                   msg != NULL && strcmp(msg, "Access granted") == 0 && agent != NULL &&
+                       strcmp(agent, f->ag.id) == 0 && cJSON_IsObject(down) && dagent != NULL &&
+                       strcmp(dagent, f->r1.id) == 0,
+                   f7_dx.expect, "message %s, upstream.agent %s, downstream.agent %s",
+                   msg ? msg : "(absent)", agent ? agent : "(absent)",
+                   dagent                 ? dagent
+                   : cJSON_IsObject(down) ? "(absent)"
+                                          : "(no downstream object)");
 }
 
 /* The exchange (PROFILE#6.5) by |r1c| with upstream |t1| and |rt2|. */
@@ -403,10 +486,12 @@ static void f7_run_untrusted(struct f7 *f)
 
     memset(&tr, 0, sizeof(tr));
     aa_diag_clear(&d);
-    if (aa_aw_start_auth(&f->w, false, NULL, &u, &d) != AA_OK ||
+    /* AS2 fetches the untrusted issuer's metadata and JWKS */
+    if (!aa_conf_harness_reachable(aa_conf_instance("auth2"), &d) ||
+        aa_aw_start_auth(&f->w, false, NULL, &u, &d) != AA_OK ||
         aa_aw_start_resource(&f->w, u.id, &r1u, &d) != AA_OK ||
         (r1uc = aa_aw_resource_client(&f->w, &r1u, "RESOURCE 1u", &d)) == NULL) {
-        aa_check_error(&f7_untrusted, "harness upstream servers: %s", d.msg);
+        aa_aw_setup_failed(AA_CHECKS(&f7_untrusted), "harness upstream servers", &d);
         goto out;
     }
     aa_conf_note("EX-01: upstream auth server %s (harness, trusted by nobody), resource %s", u.id,
@@ -434,7 +519,7 @@ static void f7_run_untrusted(struct f7 *f)
     aa_client_token_response_cleanup(&tr);
     /* RT2u from R2 for R1u, then the exchange at AS2 */
     if ((rt2u = f7_rt2(f, r1uc, NULL)) == NULL) {
-        f7_no_rt2(&f7_untrusted);
+        f7_no_rt2(&f7_untrusted, f->r2_judged);
         goto out;
     }
     rc = f7_exchange(f, r1uc, t1u, rt2u, &tr, &st, &d);
@@ -452,20 +537,24 @@ out:
 AA_CASE(exchange, flow, .title = "F7: T1 at R1, exchange at AS2 for R2, T2 claims, EX-01/EX-08",
         .checks = AA_CHECKS(&f7_t1_challenge, &f7_t1_issued, &f7_t1_accepted, &f7_rt2_challenge,
                             &f7_rt2_agent, &f7_rt2_jkt, &f7_rt2_aud, &f7_status, &f7_norefresh,
-                            &f7_t2_accepted, &f7_untrusted, &f7_t2_valid, &f7_t2_iss, &f7_t2_agent,
-                            &f7_t2_cnf, &f7_act_agent, &f7_act_delegate, &f7_t2_sub, &f7_t2_times),
+                            &f7_t2_accepted, &f7_dx, &f7_untrusted, &f7_t2_valid, &f7_t2_iss,
+                            &f7_t2_agent, &f7_t2_cnf, &f7_act_agent, &f7_act_delegate, &f7_t2_sub,
+                            &f7_t2_times),
         .needs = AA_NEED(AA_ROLE_RESOURCE) | AA_NEED(AA_ROLE_AUTH_SERVER),
         .instances = AA_INSTANCES("resource2", "auth2"))
 {
     static const struct aa_check *const all[] = {
-        &f7_t1_challenge, &f7_t1_issued,    &f7_t1_accepted, &f7_rt2_challenge, &f7_rt2_agent,
-        &f7_rt2_jkt,      &f7_rt2_aud,      &f7_status,      &f7_norefresh,     &f7_t2_accepted,
-        &f7_untrusted,    &f7_t2_valid,     &f7_t2_iss,      &f7_t2_agent,      &f7_t2_cnf,
-        &f7_act_agent,    &f7_act_delegate, &f7_t2_sub,      &f7_t2_times,      NULL};
+        &f7_t1_challenge,  &f7_t1_issued,    &f7_t1_accepted,
+        &f7_rt2_challenge, &f7_rt2_agent,    &f7_rt2_jkt,
+        &f7_rt2_aud,       &f7_status,       &f7_norefresh,
+        &f7_t2_accepted,   &f7_untrusted,    &f7_t2_valid,
+        &f7_t2_iss,        &f7_t2_agent,     &f7_t2_cnf,
+        &f7_act_agent,     &f7_act_delegate, &f7_t2_sub,
+        &f7_t2_times,      &f7_dx,           NULL};
     static const struct aa_check *const after_t1[] = {
-        &f7_rt2_challenge, &f7_rt2_agent, &f7_rt2_jkt,  &f7_rt2_aud,  &f7_status, &f7_norefresh,
-        &f7_t2_accepted,   &f7_t2_valid,  &f7_t2_iss,   &f7_t2_agent, &f7_t2_cnf, &f7_act_agent,
-        &f7_act_delegate,  &f7_t2_sub,    &f7_t2_times, NULL};
+        &f7_dx,        &f7_rt2_challenge, &f7_rt2_agent, &f7_rt2_jkt,  &f7_rt2_aud,  &f7_status,
+        &f7_norefresh, &f7_t2_accepted,   &f7_t2_valid,  &f7_t2_iss,   &f7_t2_agent, &f7_t2_cnf,
+        &f7_act_agent, &f7_act_delegate,  &f7_t2_sub,    &f7_t2_times, NULL};
     static const struct aa_check *const after_rt2[] = {
         &f7_rt2_agent,   &f7_rt2_jkt,      &f7_rt2_aud, &f7_status,   &f7_norefresh,
         &f7_t2_accepted, &f7_t2_valid,     &f7_t2_iss,  &f7_t2_agent, &f7_t2_cnf,
@@ -495,12 +584,19 @@ AA_CASE(exchange, flow, .title = "F7: T1 at R1, exchange at AS2 for R2, T2 claim
         (f.agc = aa_aw_agent_client(&f.w, &f.ag, "AGENT 1", &d)) == NULL ||
         (f.r1c = aa_aw_resource_client(&f.w, &f.r1x, "RESOURCE 1", &d)) == NULL ||
         aa_jwk_thumbprint(aa_client_key(f.r1c), f.kr1) != AA_OK) {
-        for (size_t i = 0; all[i] != NULL; i++)
-            aa_check_error(all[i], "setting up the F7 topology: %s", d.msg);
+        aa_aw_setup_failed(all, "setting up the F7 topology", &d);
         goto out;
     }
     aa_conf_note("F7: AG1 %s, R1 %s (calling R2 as %s), AS1 %s, R2 %s, AS2 %s", f.ag.id, f.r1.id,
                  f.r1x.id, f.as1.id, f.r2.id, f.as2.id);
+    /* R1 under test with the harness's R2 as its downstream (PROFILE#6.7):
+     * R2's behaviour is the reference's, not a verdict on the target */
+    f.r2_judged = !(f.r2.embedded && aa_conf_target(AA_ROLE_RESOURCE)->under_test);
+    if (!f.r2_judged)
+        for (const struct aa_check *const *p = F7_R2_CHECKS; *p != NULL; p++)
+            aa_check_skip(*p, "R2 is the harness's embedded resource2, the downstream of the R1 "
+                              "under test (data-exchange): not judged; give --instance "
+                              "resource2=URL to test your own R2");
 
     /* TEST 1 */
     f7_get_t1(&f, f.agc, AA_CRED_JWKS, &f.r1, true, NULL, &t1);
@@ -512,22 +608,34 @@ AA_CASE(exchange, flow, .title = "F7: T1 at R1, exchange at AS2 for R2, T2 claim
         goto out;
     }
 
+    /* R1's own trigger (PROFILE#6.7) */
+    f7_data_exchange(&f, t1);
+
     /* TEST 2: R1 -> R2, RT2 */
-    if ((rt2 = f7_rt2(&f, f.r1c, &f7_rt2_challenge)) == NULL) {
-        aa_check_not_evaluated(&f7_rt2_challenge, after_rt2);
+    if ((rt2 = f7_rt2(&f, f.r1c, f.r2_judged ? &f7_rt2_challenge : NULL)) == NULL) {
+        if (f.r2_judged)
+            aa_check_not_evaluated(&f7_rt2_challenge, after_rt2);
+        else
+            f7_harness_r2_failed(after_rt2);
         f7_run_untrusted(&f);
         goto out;
     }
     aa_aw_note_token("RT2", rt2);
     if (aa_aw_peek(rt2, &h, &cl, &d) != AA_OK) {
-        aa_check_fail(&f7_rt2_agent, f7_rt2_agent.expect, d.msg, "RT2 is not a JWS");
-        aa_check_not_evaluated(&f7_rt2_agent, after_rt2);
+        if (f.r2_judged) {
+            aa_check_fail(&f7_rt2_agent, f7_rt2_agent.expect, d.msg, "RT2 is not a JWS");
+            aa_check_not_evaluated(&f7_rt2_agent, after_rt2);
+        } else {
+            f7_harness_r2_failed(after_rt2);
+        }
         f7_run_untrusted(&f);
         goto out;
     }
-    aa_aw_expect_claim(&f7_rt2_agent, cl, "agent", f.r1x.id);
-    aa_aw_expect_claim(&f7_rt2_jkt, cl, "agent_jkt", f.kr1);
-    aa_aw_expect_claim(&f7_rt2_aud, cl, "aud", f.as2.id);
+    if (f.r2_judged) {
+        aa_aw_expect_claim(&f7_rt2_agent, cl, "agent", f.r1x.id);
+        aa_aw_expect_claim(&f7_rt2_jkt, cl, "agent_jkt", f.kr1);
+        aa_aw_expect_claim(&f7_rt2_aud, cl, "aud", f.as2.id);
+    }
 
     /* the exchange (capability: request_types_supported of AS2) */
     rc = aa_aw_fetch_metadata(&f.as2, "aauth-issuer", &status, &f.as2_md, &d);
@@ -585,7 +693,7 @@ AA_CASE(exchange, flow, .title = "F7: T1 at R1, exchange at AS2 for R2, T2 claim
     t2 = aa_strdup(aa_aw_resp_str(st, "auth_token"));
     aa_aw_url(&f.r2, f.r2.auth_path, url, sizeof(url));
     rc = aa_aw_send(f.r1c, "GET", url, AA_CRED_AUTH_TOKEN, t2, NULL, NULL, &st, &d);
-    if (aa_aw_step_ok(&f7_t2_accepted, rc, &d, st, 200, NULL)) {
+    if (f.r2_judged && aa_aw_step_ok(&f7_t2_accepted, rc, &d, st, 200, NULL)) {
         const char *agent = aa_aw_resp_str(st, "agent");
         aa_expect_true(&f7_t2_accepted, agent != NULL && strcmp(agent, f.r1x.id) == 0,
                        f7_t2_accepted.expect, "agent %s", agent ? agent : "(absent)");
@@ -601,7 +709,7 @@ AA_CASE(exchange, flow, .title = "F7: T1 at R1, exchange at AS2 for R2, T2 claim
     } else {
         f7_get_t1(&f, dg, AA_CRED_AGENT_TOKEN, &f.r1x, false, &f7_act_delegate, &t1d);
         if (t1d != NULL && (rt2d = f7_rt2(&f, f.r1c, NULL)) == NULL)
-            f7_no_rt2(&f7_act_delegate);
+            f7_no_rt2(&f7_act_delegate, f.r2_judged);
         if (t1d != NULL && rt2d != NULL) {
             aa_client_token_response_cleanup(&tr);
             rc = f7_exchange(&f, f.r1c, t1d, rt2d, &tr, &st, &d);

@@ -562,6 +562,9 @@ AA_CASE(neg_auth, code,
     free(rq);
     rq = NULL;
 out:
+    free(b);
+    free(code);
+    free(rq);
     aa_client_consent_result_cleanup(&cr);
     na_client_free(&k2);
     na_client_free(&d2);

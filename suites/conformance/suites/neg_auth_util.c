@@ -391,7 +391,7 @@ int na_send(const char *who, const struct na_req *r, struct aa_http_response *re
     struct aa_signed sg;
     struct aa_url u;
     struct aa_buf tgt;
-    char auth[AA_URL_AUTHORITY_MAX];
+    char auth[AA_URL_AUTHORITY_MAX], canon[AA_URL_AUTHORITY_MAX] = "";
     char *input = NULL;
     int rc = AA_OK;
 
@@ -416,6 +416,10 @@ int na_send(const char *who, const struct na_req *r, struct aa_http_response *re
             o.clock = na_clock();
         sr.method = r->sign_method ? r->sign_method : (r->method ? r->method : "POST");
         sr.url = r->url;
+        /* the receiver's canonical authority is its identifier's (D-2),
+         * also when the harness connects elsewhere (--public-url) */
+        if (aa_conf_sign_authority(r->url, canon, sizeof(canon)) == AA_OK)
+            sr.authority = canon;
         if (r->sign_authority != NULL || r->sign_target != NULL) {
             /* Both parts explicit: one overridden, the other from the URL. */
             if (aa_url_parse(r->url, strlen(r->url), 0, &u, d) != AA_OK ||
@@ -425,7 +429,7 @@ int na_send(const char *who, const struct na_req *r, struct aa_http_response *re
                 goto out;
             }
             sr.url = NULL;
-            sr.authority = r->sign_authority ? r->sign_authority : auth;
+            sr.authority = r->sign_authority ? r->sign_authority : canon[0] ? canon : auth;
             sr.target = r->sign_target ? r->sign_target : tgt.p;
         }
         sr.headers = &h;
@@ -611,7 +615,7 @@ static int host_start(struct na_host **out, struct aa_diag *d)
         return aa_fail(d, AA_E_NOMEM, "README#internals", "out of memory");
     pthread_mutex_init(&h->mu, NULL);
     memset(&o, 0, sizeof(o));
-    o.bind_addr = "127.0.0.1";
+    o.bind_addr = aa_conf_harness_host(); /* the auth server under test fetches from it */
     o.threads = 1;
     o.handler = host_handler;
     o.ctx = h;
@@ -625,6 +629,13 @@ static int host_start(struct na_host **out, struct aa_diag *d)
 
 bool na_hosting_usable(const struct aa_conf_target *t, struct aa_buf *why)
 {
+    struct aa_diag rd;
+
+    aa_diag_clear(&rd);
+    if (!aa_conf_harness_reachable(t, &rd)) {
+        aa_buf_adds(why, rd.msg);
+        return false;
+    }
     if (t->embedded)
         return true;
     if (t->under_test && aa_conf_dev_mode() && t->id != NULL && strncmp(t->id, "http://", 7) == 0)
@@ -729,7 +740,7 @@ int na_ident_start(struct na_ident *out, const char *kind, const char *claimed_i
         goto out;
     }
     if ((rc = host_start(&out->host, &d)) != AA_OK) {
-        na_client_why(why, "cannot start a hosted identity on loopback", rc, &d);
+        na_client_why(why, "cannot start a hosted identity on the harness host", rc, &d);
         goto out;
     }
     rc = AA_E_NOMEM;

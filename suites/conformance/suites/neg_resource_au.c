@@ -150,7 +150,7 @@ static int as_token(struct nr_fx *fx, const char *rt, char **at, struct aa_buf *
         aa_buf_adds(why, "issuer metadata has no agent_token_endpoint");
         goto out;
     }
-    if ((ep = nr_connect_url(fx->as, v)) == NULL)
+    if ((ep = aa_strdup(v)) == NULL)
         goto out;
     aa_buf_printf(&cb, "%s%s", fx->agent_id, AA_REF_PATH_CALLBACK);
     aa_form_add(&form, "request_type", "auth");
@@ -283,8 +283,11 @@ static void aud_other(struct nr_fx *fx)
     aa_buf_init(&why, 4096);
     aa_ref_resource_defaults(&cfg);
     cfg.auth_server = fx->as->id;
+    cfg.c.bind_addr = aa_conf_harness_host(); /* the auth server fetches its metadata */
     cfg.c.clock = &fx->clock;
     aa_diag_clear(&d);
+    if (!aa_check_require_reachable(fx->as, AA_CHECKS(&au_aud_other)))
+        goto out;
     if ((rc = aa_ref_resource_start(&cfg, &r2, &d)) != AA_OK) {
         aa_check_error(&au_aud_other, "the harness's second resource could not start: %s", d.msg);
         goto out;
@@ -382,8 +385,13 @@ static void untrusted(struct nr_fx *fx)
         return;
     }
     aa_ref_auth_defaults(&cfg);
+    cfg.c.bind_addr = aa_conf_harness_host(); /* the resource may fetch its JWKS */
     cfg.c.key = &k;
     cfg.c.clock = &fx->clock;
+    if (!aa_check_require_reachable(fx->res, AA_CHECKS(&au_untrusted))) {
+        aa_jwk_cleanup(&k);
+        return;
+    }
     if ((rc = aa_ref_auth_start(&cfg, &as2, &d)) != AA_OK) {
         aa_check_error(&au_untrusted, "the harness's own auth server could not start: %s", d.msg);
     } else {
@@ -486,8 +494,7 @@ static void insufficient_scope(struct nr_fx *fx)
     aa_conf_note("\n### AU-07: a resource token for scope=data.read (resource_token_endpoint)");
     if (aa_http_well_known_url(fx->res->connect_url, NR_WK_RESOURCE, &md_url) != AA_OK ||
         nr_get_json(md_url.p, &md, &why) != AA_OK ||
-        (v = aa_json_str(md, "resource_token_endpoint")) == NULL ||
-        (ep = nr_connect_url(fx->res, v)) == NULL) {
+        (v = aa_json_str(md, "resource_token_endpoint")) == NULL || (ep = aa_strdup(v)) == NULL) {
         aa_check_fail(&au_scope, "resource metadata with resource_token_endpoint",
                       why.len ? why.p : "no resource_token_endpoint",
                       "PROFILE#3: resource_token_endpoint is REQUIRED");

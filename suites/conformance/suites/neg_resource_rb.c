@@ -549,7 +549,7 @@ static bool url_ok(const char *v, struct aa_buf *why)
     return true;
 }
 
-static void jwks_checks(const char *jwks_uri, const struct aa_conf_target *res)
+static void jwks_checks(const char *jwks_uri)
 {
     static const char *const priv[] = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"};
     struct aa_http_response resp;
@@ -558,7 +558,7 @@ static void jwks_checks(const char *jwks_uri, const struct aa_conf_target *res)
     struct aa_diag d;
     const cJSON *keys, *k;
     cJSON *doc = NULL;
-    char *url = nr_connect_url(res, jwks_uri);
+    char *url = aa_strdup(jwks_uri); /* aa_conf_send connects to the listen address */
     const char *ct;
     int rc, i = 0;
 
@@ -686,7 +686,7 @@ static void metadata(struct nr_fx *fx)
         goto out;
     }
     aa_conf_note("\n### MD-02: the resource's JWKS");
-    jwks_checks(jwks_uri, res);
+    jwks_checks(jwks_uri);
 out:
     cJSON_Delete(doc);
     aa_buf_free(&url);

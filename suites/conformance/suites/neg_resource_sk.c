@@ -200,12 +200,17 @@ static void identity_keys(struct nr_fx *fx)
     /* SK-05: an agent server whose metadata names id + "/" (the
      * reference's metadata-id-mismatch switch), with a key we hold. */
     aa_ref_agent_defaults(&cfg);
+    cfg.c.bind_addr = aa_conf_harness_host(); /* the resource fetches its metadata */
     cfg.c.key = &fx->agent_key;
     cfg.c.clock = &fx->clock;
     cfg.c.faults = AA_REF_FAULT_METADATA_ID_MISMATCH;
     aa_diag_clear(&d);
-    rc = aa_ref_agent_start(&cfg, &liar, &d);
-    if (rc != AA_OK) {
+    rc = aa_conf_harness_reachable(fx->res, &d) ? aa_ref_agent_start(&cfg, &liar, &d)
+                                                : AA_E_UNSUPPORTED;
+    if (rc == AA_E_UNSUPPORTED && aa_conf_diag_unreachable(&d)) {
+        /* only the http-identifier variant below can judge SK-05 then */
+        aa_check_skip(&sk_metadata_id, "SK-05 lying agent: %s", d.msg);
+    } else if (rc != AA_OK) {
         aa_check_error(&sk_metadata_id, "the harness's second agent server could not start: %s",
                        d.msg);
     } else {

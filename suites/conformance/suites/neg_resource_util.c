@@ -48,6 +48,18 @@ void nr_error_rest(const char *fmt, ...)
     aa_buf_free(&msg);
 }
 
+void nr_skip_rest(const char *reason)
+{
+    const struct aa_conf_case *cs = aa_conf_current_case();
+
+    for (size_t i = 0; cs != NULL && cs->checks[i] != NULL; i++) {
+        bool recorded = false;
+        (void)aa_check_outcome(cs->checks[i], &recorded);
+        if (!recorded)
+            aa_check_skip(cs->checks[i], "%s", reason);
+    }
+}
+
 void nr_not_evaluated_rest(const struct aa_check *prereq)
 {
     const struct aa_conf_case *cs = aa_conf_current_case();
@@ -123,11 +135,17 @@ bool nr_fx_init(struct nr_fx *fx)
     } else {
         aa_jwk_cleanup(&fx->agent_key);
         aa_diag_clear(&d);
+        /* the resource fetches this agent's metadata and JWKS */
+        if (!aa_conf_harness_reachable(fx->res, &d)) {
+            nr_skip_rest(d.msg);
+            return false;
+        }
         if ((rc = aa_jwk_generate(AA_KTY_OKP, NR_AGENT_KID, &fx->agent_key)) != AA_OK) {
             nr_error_rest("cannot generate an Ed25519 key: %s", aa_strerror(rc));
             return false;
         }
         aa_ref_agent_defaults(&cfg);
+        cfg.c.bind_addr = aa_conf_harness_host();
         cfg.c.key = &fx->agent_key;
         cfg.c.clock = &fx->clock;
         cfg.c.verbosity = 0;
@@ -235,9 +253,10 @@ int nr_send(struct nr_fx *fx, const struct nr_req *r, struct aa_http_response *r
         struct aa_url u;
         struct aa_buf t;
         aa_buf_init(&t, AA_URL_MAX_LEN + 1);
+        /* the other role's canonical authority (its identifier's, D-2) */
         if ((rc = aa_url_parse(r->url, strlen(r->url), 0, &u, d)) != AA_OK ||
             (rc = aa_url_target(&u, &t)) != AA_OK ||
-            (rc = aa_url_authority(&u, other_auth, sizeof(other_auth))) != AA_OK) {
+            (rc = aa_conf_sign_authority(r->url, other_auth, sizeof(other_auth))) != AA_OK) {
             aa_buf_free(&t);
             goto out;
         }
@@ -480,21 +499,6 @@ bool nr_run(const struct aa_check *c, struct nr_fx *fx, const struct nr_req *r,
         aa_http_response_cleanup(&resp);
     }
     return ok;
-}
-
-/* |url| under the identifier |t->id| rewritten to |t->connect_url| (they
- * differ only for an embedded role with --public-url). Heap. */
-char *nr_connect_url(const struct aa_conf_target *t, const char *url)
-{
-    size_t n = t->id != NULL ? strlen(t->id) : 0;
-    struct aa_buf b;
-
-    aa_buf_init(&b, AA_URL_MAX_LEN + 1);
-    if (n > 0 && t->connect_url != NULL && strncmp(url, t->id, n) == 0)
-        aa_buf_printf(&b, "%s%s", t->connect_url, url + n);
-    else
-        aa_buf_adds(&b, url);
-    return b.err != AA_OK ? NULL : aa_buf_detach(&b, NULL);
 }
 
 /* GET a JSON object (metadata); |*out| cJSON or NULL with |why|. */

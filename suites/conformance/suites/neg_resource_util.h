@@ -61,14 +61,17 @@ struct nr_fx {
  * Start the fixture: resolve the resource and the agent identity (the
  * embedded agent server's key, or a case-local agent server), generate
  * the delegate and attacker keys. On failure every check of the current
- * case is recorded ERROR with the reason and false is returned (the case
- * then only calls nr_fx_cleanup).
+ * case is recorded ERROR with the reason (SKIP when the resource cannot
+ * reach the agent server the case would host, --harness-host) and false
+ * is returned (the case then only calls nr_fx_cleanup).
  */
 bool nr_fx_init(struct nr_fx *fx);
 void nr_fx_cleanup(struct nr_fx *fx);
 
 /* Record ERROR for every not yet recorded check of the current case. */
 void nr_error_rest(const char *fmt, ...) AA_PRINTF(1, 2);
+/* Record SKIP with |reason| for every not yet recorded check. */
+void nr_skip_rest(const char *reason);
 /* aa_check_not_evaluated(prereq, <every check of the current case>). */
 void nr_not_evaluated_rest(const struct aa_check *prereq);
 /* At the end of a case: when |chal| (a group's challenge check) was never
@@ -168,9 +171,6 @@ void nr_judge_challenge(const struct aa_check *c, const struct aa_http_response 
  * heap, NULL when there is none. */
 char *nr_agent_auth(const struct aa_http_response *resp);
 
-/* |url| with the prefix |t->id| replaced by |t->connect_url| (they differ
- * only for an embedded role with --public-url). Heap, NULL on failure. */
-char *nr_connect_url(const struct aa_conf_target *t, const char *url);
 /* GET |url| (transcript) and parse a strict JSON object into |*out|
  * (cJSON_Delete); otherwise |why| says what went wrong. */
 int nr_get_json(const char *url, cJSON **out, struct aa_buf *why);

@@ -180,7 +180,7 @@ AA_CASE(pseudonymous, flow, .title = "Pseudonymous flow F1 (PROFILE#7 F1.1-F1.3)
         dlg_not_evaluated(&f1_unsigned, AA_CHECKS(&f1_challenge));
 
     if ((rc = dlg_keygen("agent-key-1", &key)) != AA_OK) {
-        dlg_error(&f1_get, "cannot generate a key: %s", dlg_strerror(rc));
+        dlg_error(&f1_get, "cannot generate a key: %s", aa_conf_strerror(rc));
         dlg_not_evaluated(&f1_get, AA_CHECKS(&f1_get_body, &f1_post, &f1_post_body));
         goto out;
     }
@@ -241,7 +241,7 @@ AA_CASE(pseudonymous, public_rate_limit,
         struct aa_http_client *hc = aa_http_client_new(NULL);
         struct aa_buf curl;
         aa_buf_init(&curl, AA_URL_MAX_LEN + 1);
-        if (hc == NULL || dlg_connect_url(url.p, &curl) != AA_OK) {
+        if (hc == NULL || aa_conf_connect_url(url.p, &curl) != AA_OK) {
             dlg_error(&f1_rate, "cannot create an HTTP client");
             dlg_not_evaluated(&f1_rate, AA_CHECKS(&f1_rate_signed));
             aa_http_client_free(hc);
@@ -280,7 +280,7 @@ AA_CASE(pseudonymous, public_rate_limit,
         aa_challenge_cleanup(&ch);
     }
     if ((rc = dlg_keygen("agent-key-1", &key)) != AA_OK) {
-        dlg_error(&f1_rate_signed, "cannot generate a key: %s", dlg_strerror(rc));
+        dlg_error(&f1_rate_signed, "cannot generate a key: %s", aa_conf_strerror(rc));
         goto out;
     }
     aa_http_response_cleanup(&resp);

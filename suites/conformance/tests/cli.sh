@@ -342,6 +342,14 @@ want = {
   "fixtures.inst.role-key": "ERROR", "fixtures.inst.present": "ERROR",
   "fixtures.inst.hits": "ERROR", "fixtures.inst.clock": "ERROR",
   "fixtures.inst.clock-isolated": "ERROR",
+  "fixtures.public-url.by-id": "ERROR", "fixtures.public-url.by-connect": "ERROR",
+  "fixtures.public-url.mapping": "ERROR",
+  "fixtures.public-url.connect-authority-refused": "ERROR",
+  "fixtures.consent.round-trip": "SKIP", "fixtures.consent.end-of-input": "SKIP",
+  "fixtures.harness-host.bind": "ERROR", "fixtures.harness-host.reachable": "ERROR",
+  "fixtures.harness-host.fault-is-skip": "ERROR",
+  "fixtures-partial.agent": "ERROR", "fixtures-partial.resource": "ERROR",
+  "fixtures-partial.agent-late": "ERROR",
 }
 got = {k: v["outcome"] for k, v in c.items()}
 assert got == want, {k: (got.get(k), w) for k, w in want.items() if got.get(k) != w}
@@ -392,7 +400,7 @@ seed_report)
 quirk_probes)
   need_python
   # a conforming third-party resource: no probe, plain PASS
-  run 0 strict "$H" strict -- "$F" --no-color --target-resource '{URL}' --report-dir "$W/strict"
+  run 0 strict "$H" strict -- "$F" --no-color --filter 'fixtures.quirk-flow.*' --target-resource '{URL}' --report-dir "$W/strict"
   py control_passes_plainly "$W/strict/report.json" <<EOF
 $LOAD
 c = by_id(load(sys.argv[1]))
@@ -408,7 +416,7 @@ EOF
     # the profile's 60 s window tolerates and a 10 s window does not
     extra=""
     [ "$mode" = window-10s ] && extra="--clock frozen=$(( $(date +%s) + 30 ))"
-    run 1 "$mode" "$H" "$mode" -- "$F" --no-color --target-resource '{URL}' $extra \
+    run 1 "$mode" "$H" "$mode" -- "$F" --no-color --filter 'fixtures.quirk-flow.*' --target-resource '{URL}' $extra \
       --report-dir "$W/$mode"
     py "${mode}_named_without_quirk" "$W/$mode/report.json" "$quirk" "$rfc" <<EOF
 $LOAD
@@ -422,7 +430,7 @@ assert "rejected conformant request" in tr and '"@signature-params": (' in tr, t
 assert "quirk probe " + quirk in tr, "the probes are in the transcript"
 assert all(v["outcome"] not in ("PASS", "PASS_QUIRK") for v in c.values()), c
 EOF
-    run 0 "${mode}_allowed" "$H" "$mode" -- "$F" --no-color --target-resource '{URL}' $extra \
+    run 0 "${mode}_allowed" "$H" "$mode" -- "$F" --no-color --filter 'fixtures.quirk-flow.*' --target-resource '{URL}' $extra \
       --allow-quirk "$quirk" --report-dir "$W/${mode}_allowed"
     py "${mode}_continues_as_pass_quirk" "$W/${mode}_allowed/report.json" "$quirk" <<EOF
 $LOAD
@@ -555,6 +563,290 @@ interrupt)
       ok "sig$sig: temporary directory removed"
     fi
   done
+  ;;
+
+public_url)
+  # embedded roles whose identifier (--public-url http://localhost:PORT) is
+  # not their listen address (127.0.0.1:PORT): the harness signs for the
+  # identifier's authority (PROFILE#2.5 D-2) and connects to the listener
+  need_python
+  set -- $(python3 -c 'import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+  PA=$1 PR=$2 PS=$3
+  PUB="--listen agent-server=127.0.0.1:$PA --public-url agent-server=http://localhost:$PA \
+--listen resource=127.0.0.1:$PR --public-url resource=http://localhost:$PR \
+--listen auth-server=127.0.0.1:$PS --public-url auth-server=http://localhost:$PS"
+  run 0 fixtures "$F" --no-color --filter 'fixtures.public-url.*' $PUB --report-dir "$W/fx"
+  py core_signs_for_the_identifier "$W/fx/report.json" "$PR" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1])); port = sys.argv[2]
+assert all(v["outcome"] == "PASS" for v in c.values()), {k: (v["outcome"], v["message"]) for k, v in c.items()}
+tr = c["fixtures.public-url.by-connect"]["transcript"]
+assert '"@authority": localhost:' + port in tr, tr[-2000:]
+assert "signed for @authority localhost:" + port in tr
+assert ">>> HARNESS REQUEST to http://127.0.0.1:" + port in tr
+# signed for the listen address, the same request is refused: the check can fail
+assert "401" in c["fixtures.public-url.connect-authority-refused"]["actual"]
+EOF
+  # every suite, against the embedded roles named that way
+  run 0 all "$R" --no-color -j 2 $PUB --report-dir "$W/all"
+  py every_suite_passes_with_public_urls "$W/all/report.json" "$PA" "$PR" <<EOF
+$LOAD
+rep = load(sys.argv[1]); c = by_id(rep)
+bad = {k: (v["outcome"], (v["message"] or "")[:200]) for k, v in c.items()
+       if v["outcome"] not in ("PASS", "INFO", "SKIP")}
+assert not bad, bad
+skips = {k for k, v in c.items() if v["outcome"] == "SKIP"}
+assert skips <= {"pseudonymous.public.rate-limited", "pseudonymous.public.signed-accepted"}, skips
+assert len(c) >= 400, len(c)
+urls = {t["role"]: t["url"] for t in rep["targets"]}
+assert urls["agent-server"] == "http://localhost:" + sys.argv[2], urls
+assert urls["resource"] == "http://localhost:" + sys.argv[3], urls
+# a flow that signs through the client library and one through the core
+for k in ("exchange.t2.accepted", "delegation.agent-token.status", "autonomous.challenge.auth-token"):
+    assert k in c and c[k]["outcome"] == "PASS", k
+EOF
+  ;;
+
+seed_report_partial)
+  # --seed-report with a target: a TEST whose checks judge only roles that
+  # are not under test is SKIPPED, never "FAILED: not run"
+  run 0 partial "$F" --no-color --target-resource http://127.0.0.1:1 --suite fixtures-partial \
+    --seed-report
+  contains skipped_test "$W/partial.out" "- TEST 1 SKIPPED: not selected: its checks judge the agent-server, not under test in this run"
+  contains skipped_in_summary "$W/partial.out" "- SKIPPED: TEST 3: Agent Again"
+  contains passed_test "$W/partial.out" "✓ PASSED: TEST 2: Resource Step"
+  contains totals "$W/partial.out" "Total: 3 | Passed: 1 | Failed: 0 | Skipped: 2"
+  if grep -q "not run" "$W/partial.out"; then fail "a deselected TEST printed as not run"; else
+    ok "no \"not run\" for deselected tests"; fi
+  # deselected by --filter: the reason says so
+  run 0 filtered "$F" --no-color --filter 'fixtures-partial.resource' --seed-report
+  contains filtered_reason "$W/filtered.out" "- TEST 1 SKIPPED: not selected by --suite/--filter"
+  # without targets the whole flow runs: no SKIPPED test
+  run 0 whole "$F" --no-color --suite fixtures-partial --seed-report
+  contains whole_totals "$W/whole.out" "Total: 3 | Passed: 3 | Failed: 0"
+  if grep -q "SKIPPED" "$W/whole.out"; then fail "a selected TEST was skipped"; else
+    ok "nothing skipped when everything is selected"; fi
+  # a test that ran and failed still counts failed
+  run 1 seed "$F" --no-color --filter 'fixtures.flow.*' --seed-report
+  contains seed_total_unchanged "$W/seed.out" "Total: 2 | Passed: 1 | Failed: 1"
+  ;;
+
+consent_manual)
+  need_python
+  # no terminal (setsid: no controlling tty, stdin /dev/null): the checks
+  # that need a person SKIP with the reason, the others still run
+  run 0 no_tty setsid "$R" --no-color --suite consent --consent manual --report-dir "$W/notty" \
+    </dev/null
+  py no_terminal_means_skip "$W/notty/report.json" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1]))
+assert c["consent.auth-response.request-token"]["outcome"] == "PASS", c["consent.auth-response.request-token"]
+for k in ("consent.redirect.status", "consent.code.status", "consent.deny.access-denied"):
+    assert c[k]["outcome"] == "SKIP" and "terminal" in c[k]["message"], (k, c[k]["message"])
+EOF
+  run 2 bad_mode "$R" --consent sometimes
+  contains bad_mode_named "$W/bad_mode.err" "--consent sometimes"
+  # the control round trip: the runner prompts on stderr and reads the
+  # answer - here from a file (the test hook) instead of /dev/tty
+  printf '%s\n' 'http://127.0.0.1:1/callback?code=fixture-code&state=fixture-state' >"$W/answers"
+  run 0 round_trip env AA_CONFORMANCE_CONSENT_INPUT="$W/answers" "$F" --no-color --consent manual \
+    --filter 'fixtures.consent.*' --report-dir "$W/rt"
+  contains prompt_names_the_url "$W/round_trip.err" \
+    "  http://127.0.0.1:1/agent/auth?request_token=fixture-rt&state=fixture-state"
+  contains prompt_names_the_case "$W/round_trip.err" "consent needed (case fixtures/consent_prompt)"
+  py round_trip_answers "$W/rt/report.json" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1]))
+assert [v["outcome"] for v in c.values()] == ["PASS", "PASS"], c
+EOF
+  # the whole F4 flow with a "person": a script that reads the prompts on
+  # the runner's stderr, consents through the PROFILE#6.6 pages and answers
+  # through a FIFO
+  python3 - "$R" "$W/answers.fifo" "$W/flow" >"$W/person.out" 2>"$W/person.err" <<'EOF'
+import http.client, json, os, subprocess, sys, urllib.parse
+runner, fifo, outdir = sys.argv[1:4]
+os.mkfifo(fifo)
+env = dict(os.environ, AA_CONFORMANCE_CONSENT_INPUT=fifo)
+p = subprocess.Popen([runner, "--no-color", "--suite", "consent", "--consent", "manual",
+                      "--report-dir", outdir], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
+
+def person(url, deny):
+    u = urllib.parse.urlsplit(url)
+    q = dict(urllib.parse.parse_qsl(u.query))
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    conn.request("GET", u.path + "?" + u.query)
+    r = conn.getresponse(); r.read()
+    assert r.status == 200, r.status
+    hdr = {"Content-Type": "application/x-www-form-urlencoded"}
+    if r.getheader("Set-Cookie"):
+        hdr["Cookie"] = r.getheader("Set-Cookie").split(";")[0]
+    form = {k: q[k] for k in ("request_token", "redirect_uri", "state")}
+    conn.request("POST", u.path, urllib.parse.urlencode(
+        dict(form, action="login", username="testuser", password="testpass")), hdr)
+    r = conn.getresponse(); r.read()
+    assert r.status in (302, 303), r.status
+    if r.getheader("Set-Cookie"):
+        hdr["Cookie"] = r.getheader("Set-Cookie").split(";")[0]
+    conn.request("POST", u.path, urllib.parse.urlencode(
+        dict(form, consent="deny" if deny else "grant")), hdr)
+    r = conn.getresponse(); r.read()
+    assert r.status == 303, r.status
+    return r.getheader("Location")
+
+w, asked, deny = None, [], None
+for line in p.stderr:
+    sys.stderr.write(line)
+    if line.startswith("aauth-conformance: consent needed"):
+        deny = "DENY" in line
+    elif deny is not None and line.startswith("  http"):
+        loc = person(line.strip(), deny)
+        if w is None:
+            w = open(fifo, "w")
+        w.write(loc + "\n")
+        w.flush()
+        asked.append({"deny": deny, "answer": loc})
+        deny = None
+p.wait()
+print(json.dumps(asked))
+sys.exit(p.returncode)
+EOF
+  st=$?
+  if [ "$st" -eq 0 ]; then ok "manual consent flow: exit 0"; else
+    fail "manual consent flow: exit $st"; tail -n 30 "$W/person.err" >&2; fi
+  if grep -qE "Sanitizer|runtime error:" "$W/person.err"; then
+    fail "manual consent flow: sanitizer report"; fi
+  py person_answered_twice "$W/person.out" "$W/flow/report.json" <<EOF
+$LOAD
+asked = json.loads(open(sys.argv[1]).read())
+assert [a["deny"] for a in asked] == [False, True], asked
+assert "code=" in asked[0]["answer"] and "error=access_denied" in asked[1]["answer"], asked
+c = by_id(load(sys.argv[2]))
+assert c["consent.redirect.status"]["outcome"] == "SKIP", c["consent.redirect.status"]
+assert "manual consent" in c["consent.redirect.status"]["message"]
+others = {k: v["outcome"] for k, v in c.items() if k != "consent.redirect.status"}
+assert all(o == "PASS" for o in others.values()), others
+tr = c["consent.code.status"]["transcript"]
+assert "the person answered http" in tr, tr[-3000:]
+EOF
+  ;;
+
+harness_host)
+  need_python
+  run 2 wildcard "$R" --harness-host 0.0.0.0
+  contains wildcard_explained "$W/wildcard.err" "not the wildcard"
+  run 2 name "$R" --harness-host harness.example
+  contains name_explained "$W/name.err" "expected an IPv4 or IPv6 address"
+  run 0 printed "$R" --print-config --harness-host '[::1]'
+  contains stored "$W/printed.out" '"::1"'
+  # a target that is not on loopback cannot reach servers on 127.0.0.1:
+  # SKIP naming the option, never PASS or ERROR
+  run 0 remote "$F" --no-color --target-resource https://resource.example \
+    --filter 'fixtures.harness-host.*' --report-dir "$W/remote"
+  py remote_target_skips "$W/remote/report.json" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1]))
+assert c["fixtures.harness-host.bind"]["outcome"] == "PASS"
+assert c["fixtures.harness-host.bind"]["actual"] == "127.0.0.1"
+for k in ("fixtures.harness-host.reachable", "fixtures.harness-host.fault-is-skip"):
+    assert c[k]["outcome"] == "SKIP" and "--harness-host ADDR" in c[k]["message"], c[k]
+EOF
+  # given an address of this host that is not loopback, the servers bind
+  # and name it and the target counts as reaching them
+  IP=$(python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.connect(("192.0.2.1", 9)); a = s.getsockname()[0]
+    print("" if a.startswith("127.") else a)
+except OSError:
+    print("")')
+  if [ -n "$IP" ]; then
+    run 0 lab "$F" --no-color --target-resource https://resource.example --harness-host "$IP" \
+      --filter 'fixtures.harness-host.*' --report-dir "$W/lab"
+    py lab_host_used "$W/lab/report.json" "$IP" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1]))
+assert c["fixtures.harness-host.bind"]["actual"] == sys.argv[2], c["fixtures.harness-host.bind"]
+assert all(v["outcome"] == "PASS" for v in c.values()), c
+EOF
+    # the embedded reference accepts http identifiers on loopback only
+    # (PROFILE#1 D-1): the checks whose servers the case hosts SKIP
+    run 0 lab_selftest "$R" --no-color --suite neg-resource --suite identity --harness-host "$IP" \
+      --report-dir "$W/lab_self"
+    py lab_selftest_skips_not_passes "$W/lab_self/report.json" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1]))
+for k in ("identity.identified.status", "neg-resource.au.untrusted-issuer",
+          "neg-resource.au.aud-other-resource"):
+    assert c[k]["outcome"] == "SKIP" and "D-1" in c[k]["message"], (k, c[k])
+assert not [k for k, v in c.items() if v["outcome"] in ("FAIL", "ERROR")]
+EOF
+  else
+    echo "note: no non-loopback address on this host; the --harness-host ADDR run was not exercised"
+  fi
+  ;;
+
+data_exchange)
+  # PROFILE#6.7 with the resource under test: R1 (a separate aauth-reference)
+  # calls the harness's embedded resource2/auth2 through /data-exchange
+  need_python
+  REF=$(dirname "$R")/../../reference/aauth-reference
+  [ -x "$REF" ] || { echo "SKIP: aauth-reference not built" >&2; exit 77; }
+  set -- $(python3 -c 'import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+  PA=$1 PR2=$2 PAS2=$3
+  LST="--listen auth-server=127.0.0.1:$PA --listen resource2=127.0.0.1:$PR2 --listen auth2=127.0.0.1:$PAS2"
+  # start_r1 NAME ARGS...: an aauth-reference resource; R1 its identifier
+  # (its startup line is read from a FIFO: a blocking read, no sleep)
+  start_r1() {
+    nm=$1
+    shift
+    rm -f "$W/$nm.fifo"
+    mkfifo "$W/$nm.fifo"
+    "$REF" --roles resource --resource-port 0 --auth-server "http://127.0.0.1:$PA" -q "$@" \
+      >"$W/$nm.fifo" 2>"$W/$nm.ref.err" &
+    R1PID=$!
+    if IFS= read -r line <"$W/$nm.fifo"; then R1=$(echo "$line" | awk '{print $2}'); else R1=""; fi
+  }
+  start_r1 good --downstream "http://127.0.0.1:$PR2"
+  run 0 good "$R" --no-color --suite exchange --target-resource "$R1" \
+    --declare resource=data-exchange $LST --report-dir "$W/good"
+  kill "$R1PID"; wait "$R1PID" 2>/dev/null
+  py target_r1_drives_the_exchange "$W/good/report.json" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1]))
+dx = c["exchange.data-exchange.response"]
+assert dx["outcome"] == "PASS" and "Access granted" in dx["actual"], dx
+assert "/data-exchange" in dx["transcript"]
+for k in ("exchange.t1.challenge", "exchange.t1.accepted"):
+    assert c[k]["outcome"] == "PASS", c[k]
+for k in ("exchange.rt2.challenge", "exchange.t2.accepted"):
+    assert c[k]["outcome"] == "SKIP" and "embedded resource2" in c[k]["message"], c[k]
+assert not [k for k, v in c.items() if v["outcome"] in ("FAIL", "ERROR")]
+EOF
+  # the same R1 without a downstream: it declared the trigger, so FAIL
+  start_r1 broken
+  run 1 broken "$R" --no-color --suite exchange --target-resource "$R1" \
+    --declare resource=data-exchange $LST --report-dir "$W/broken"
+  py undelivered_trigger_fails "$W/broken/report.json" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1]))
+assert c["exchange.data-exchange.response"]["outcome"] == "FAIL", c["exchange.data-exchange.response"]
+EOF
+  # not declared: no embedded R2 for a resource under test, the case does
+  # not run and says which option would provide one
+  run 4 undeclared "$R" --no-color --suite exchange --target-resource "$R1" --report-dir "$W/undecl"
+  kill "$R1PID"; wait "$R1PID" 2>/dev/null
+  py undeclared_skips "$W/undecl/report.json" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1]))
+assert all(v["outcome"] == "SKIP" and "--instance resource2=URL" in v["message"] for v in c.values()), c
+EOF
   ;;
 
 *)

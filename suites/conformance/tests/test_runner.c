@@ -610,3 +610,130 @@ Test(instances, names_roles_and_options)
     cr_assert_eq(aa_rconf_validate(&c, &d), AA_E_INVAL, "http non-loopback instance");
     aa_rconf_cleanup(&c);
 }
+
+/* ---- --harness-host and --consent -------------------------------------------- */
+
+Test(options, harness_host_is_an_address_targets_can_connect_to)
+{
+    struct aa_rconf c;
+    struct aa_diag d;
+
+    aa_rconf_init(&c);
+    aa_diag_clear(&d);
+    cr_assert_null(c.harness_host, "default: 127.0.0.1, applied by the cases");
+    cr_assert_eq(aa_rconf_set(&c, "harness-host", "192.0.2.7", true, &d), AA_OK, "%s", d.msg);
+    cr_assert_str_eq(c.harness_host, "192.0.2.7");
+    cr_assert_eq(aa_rconf_set(&c, "harness-host", "[::1]", true, &d), AA_OK, "%s", d.msg);
+    cr_assert_str_eq(c.harness_host, "::1", "brackets are dropped: bind wants the literal");
+    cr_assert_eq(aa_rconf_set(&c, "harness-host", "0.0.0.0", true, &d), AA_E_INVAL);
+    cr_assert(strstr(d.msg, "wildcard") != NULL, "%s", d.msg);
+    cr_assert_eq(aa_rconf_set(&c, "harness-host", "::", true, &d), AA_E_INVAL);
+    cr_assert_eq(aa_rconf_set(&c, "harness-host", "harness.example", true, &d), AA_E_INVAL);
+    cr_assert_eq(aa_rconf_set(&c, "harness-host", "10.0.0", true, &d), AA_E_INVAL);
+    cr_assert_eq(aa_rconf_set(&c, "harness-host", "[]", true, &d), AA_E_INVAL);
+    cr_assert_str_eq(c.harness_host, "::1", "a refused value changes nothing");
+    aa_rconf_cleanup(&c);
+}
+
+Test(options, consent_mode)
+{
+    struct aa_rconf c;
+    struct aa_diag d;
+    cJSON *o;
+
+    aa_rconf_init(&c);
+    aa_diag_clear(&d);
+    cr_assert_not(c.consent_manual);
+    cr_assert_eq(aa_rconf_set(&c, "consent", "manual", true, &d), AA_OK);
+    cr_assert(c.consent_manual);
+    cr_assert_eq(aa_rconf_set(&c, "consent", "auto", true, &d), AA_OK);
+    cr_assert_not(c.consent_manual);
+    cr_assert_eq(aa_rconf_set(&c, "consent", "Manual", true, &d), AA_E_INVAL);
+    cr_assert(strstr(d.msg, "auto") != NULL && strstr(d.msg, "manual") != NULL, "%s", d.msg);
+    /* both keys survive --print-config and the runtime copy for the cases */
+    cr_assert_eq(aa_rconf_set(&c, "consent", "manual", true, &d), AA_OK);
+    cr_assert_eq(aa_rconf_set(&c, "harness-host", "127.0.0.2", true, &d), AA_OK);
+    c.consent_tty = false;
+    c.consent_why = aa_strdup("no terminal here");
+    o = aa_rconf_to_json(&c, true);
+    cr_assert_str_eq(cJSON_GetObjectItem(o, "consent")->valuestring, "manual");
+    cr_assert_str_eq(cJSON_GetObjectItem(o, "harness-host")->valuestring, "127.0.0.2");
+    cr_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(o, "runtime"), "consent_why")->valuestring,
+        "no terminal here");
+    cJSON_Delete(o);
+    aa_rconf_cleanup(&c);
+}
+
+/* ---- the flow report with deselected tests ----------------------------------- */
+
+static char *render_flow(const struct aa_run *run, const struct aa_flow_def *fl,
+                         const char *const *skipped, int *ret)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    cr_assert_not_null(f);
+    *ret = aa_report_print_flow_sel(run, fl, skipped, f, false);
+    fclose(f);
+    return buf;
+}
+
+static void add_result(struct aa_run *run, const char *id, int test_no, enum aa_outcome o)
+{
+    struct aa_check_def def = {0};
+    struct aa_check_result r;
+
+    def.id = id;
+    def.suite = "flowx";
+    def.title = id;
+    def.role = AA_ROLE_RESOURCE;
+    def.level = AA_LEVEL_MUST;
+    def.spec = "PROFILE#8";
+    cr_assert_eq(aa_result_init(&r, &def), AA_OK);
+    r.outcome = o;
+    r.test_no = test_no;
+    cr_assert_eq(aa_run_add(run, &r), AA_OK);
+}
+
+Test(flow_report, deselected_tests_are_skipped_not_failed)
+{
+    static const struct aa_flow_test tests[] = {
+        {1, "One", "One", "first", "one ok"},
+        {2, "Two", "Two", "second", "two ok"},
+        {3, "Three", "Three", "third", "three ok"},
+    };
+    struct aa_flow_def fl = {"flowx", "Flow X", NULL, tests, 3};
+    const char *const skipped[] = {"not selected: its checks judge the agent-server", NULL, NULL};
+    const char *const none[] = {NULL, NULL, NULL};
+    struct aa_run run;
+    char *out;
+    int failed;
+
+    aa_run_init(&run);
+    add_result(&run, "flowx.two", 2, AA_OUT_PASS);
+    /* TEST 1 deselected, TEST 2 passed, TEST 3 without results */
+    out = render_flow(&run, &fl, skipped, &failed);
+    cr_assert_eq(failed, 1, "only TEST 3 (no results, not deselected) fails:\n%s", out);
+    cr_assert(strstr(out, "- TEST 1 SKIPPED: not selected: its checks judge the agent-server\n"),
+              "%s", out);
+    cr_assert(strstr(out, "- SKIPPED: TEST 1: One\n  Reason: not selected"), "%s", out);
+    cr_assert(strstr(out, "FAILED: TEST 3: Three\n  Error: not run\n"), "%s", out);
+    cr_assert(strstr(out, "Total: 3 | Passed: 1 | Failed: 1 | Skipped: 1\n"), "%s", out);
+    cr_assert_null(strstr(out, "prerequisite TEST 1"), "a skipped test is no failed prerequisite");
+    free(out);
+    /* without the reasons the old rules hold: no results is FAILED */
+    out = render_flow(&run, &fl, none, &failed);
+    cr_assert_eq(failed, 2, "%s", out);
+    cr_assert(strstr(out, "Total: 3 | Passed: 1 | Failed: 2\n"), "%s", out);
+    cr_assert_null(strstr(out, "SKIPPED"), "%s", out);
+    free(out);
+    /* a deselection reason never hides results: a test that ran is judged */
+    add_result(&run, "flowx.one", 1, AA_OUT_FAIL);
+    out = render_flow(&run, &fl, skipped, &failed);
+    cr_assert_eq(failed, 2, "%s", out);
+    cr_assert(strstr(out, "TEST 1 FAILED"), "%s", out);
+    free(out);
+    aa_run_cleanup(&run);
+}
