@@ -41,46 +41,12 @@ for tool in wrk python3; do
   command -v $tool >/dev/null 2>&1 || { echo "bench/run.sh: $tool is required" >&2; exit 1; }
 done
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/aauth-bench.XXXXXX")
-PIDS=""
-cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null || true; done
-  for p in $PIDS; do wait "$p" 2>/dev/null || true; done
-  [ -n "${BENCH_KEEP_TMP:-}" ] && echo "kept $TMP" >&2 || rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
+LIB_NAME=bench/run.sh LIB_TAG=bench LIB_KEEP_TMP=${BENCH_KEEP_TMP:-}
+# shellcheck source=../scripts/lib.sh
+. "$SRC/scripts/lib.sh"
 
 say() { printf '%s\n' "$*" >&2; }
 
-# start_ref NAME ARGS...: aauth-reference in the background on a free port;
-# sets REF_PID and REF_URL (the listen origin from its startup line).
-start_ref() {
-  name=$1; shift
-  : >"$TMP/$name.log"
-  "$REF" "$@" >>"$TMP/$name.log" 2>&1 &
-  REF_PID=$!
-  PIDS="$PIDS $REF_PID"
-  REF_URL=""
-  i=0
-  while [ $i -lt 200 ]; do
-    REF_URL=$(awk '/^(agent server|resource|auth server) +http/ { for (f = 1; f <= NF; f++) if ($f ~ /^http:/) { print $f; exit } }' "$TMP/$name.log")
-    [ -n "$REF_URL" ] && return 0
-    kill -0 "$REF_PID" 2>/dev/null || break
-    sleep 0.05
-    i=$((i + 1))
-  done
-  say "bench/run.sh: $name did not start:"
-  cat "$TMP/$name.log" >&2
-  exit 1
-}
-
-stop_ref() {
-  kill "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-  PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
-}
-
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 cpu_model() { awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo; }
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -17,6 +17,8 @@
 # Environment:
 #   FUZZ_TARGETS  space-separated subset ("fuzz_sf fuzz_jwt"); default all
 #   FUZZ_ARGS     extra libFuzzer flags appended to every run
+#   FUZZ_RESULTS  where to write the JSON results (default fuzz/results.json),
+#                 e.g. to run two subsets side by side on two cores
 #   AA_FUZZ_KNOWN_ISSUES  checks of reported, unfixed bugs to skip
 #                 (README.md "Known issues"); recorded in results.json
 set -u
@@ -145,6 +147,6 @@ done
     printf '%s\n' "$entries"
     echo "  ]"
     echo "}"
-} >"$here/results.json"
-echo "results: $here/results.json"
+} >"${FUZZ_RESULTS:-$here/results.json}"
+echo "results: ${FUZZ_RESULTS:-$here/results.json}"
 exit $failed

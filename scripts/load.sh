@@ -52,41 +52,13 @@ for tool in wrk python3; do
 done
 ulimit -n 4096 2>/dev/null || true
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/aauth-load.XXXXXX")
-PIDS=""
-cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null || true; done
-  for p in $PIDS; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
+LIB_NAME=load.sh LIB_TAG=load
+# shellcheck source=lib.sh
+. "$SRC/scripts/lib.sh"
 
 FAILS=0
 pass() { echo "PASS $*"; }
 fail() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-alive() { kill -0 "$1" 2>/dev/null; }
-
-# start_ref NAME ARGS...: sets REF_PID and REF_URL (listen origin).
-start_ref() {
-  name=$1; shift
-  : >"$TMP/$name.log"
-  "$REF" "$@" >>"$TMP/$name.log" 2>&1 &
-  REF_PID=$!
-  PIDS="$PIDS $REF_PID"
-  REF_URL=""
-  i=0
-  while [ $i -lt 200 ]; do
-    REF_URL=$(awk '/^(agent server|resource|auth server) +http/ { for (f = 1; f <= NF; f++) if ($f ~ /^http:/) { print $f; exit } }' "$TMP/$name.log")
-    [ -n "$REF_URL" ] && return 0
-    alive "$REF_PID" || break
-    sleep 0.05
-    i=$((i + 1))
-  done
-  echo "load.sh: $name did not start:" >&2
-  cat "$TMP/$name.log" >&2
-  exit 1
-}
 
 start_ref agent --roles agent --agent-port 0
 AG_URL=$REF_URL

@@ -183,6 +183,10 @@ int aa_run_add_target(struct aa_run *run, enum aa_role role, const char *url, bo
 /* Record an --allow-quirk name (copied). AA_E_LIMIT past AA_RUN_MAX_QUIRKS. */
 int aa_run_add_quirk(struct aa_run *run, const char *name);
 void aa_run_totals(const struct aa_run *run, struct aa_totals *t);
+/* Count one result of outcome |o| into |t| (total and its outcome; an
+ * out-of-range outcome counts as an error). aa_run_totals does this for
+ * each result; the report writers do it per (role, suite) group. */
+void aa_totals_add(struct aa_totals *t, enum aa_outcome o);
 
 /*
  * Exit status (documented in --help/README):

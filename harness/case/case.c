@@ -534,39 +534,43 @@ int aa_run_add_quirk(struct aa_run *run, const char *name)
     return AA_OK;
 }
 
+void aa_totals_add(struct aa_totals *t, enum aa_outcome o)
+{
+    t->total++;
+    switch (o) {
+    case AA_OUT_PASS:
+        t->pass++;
+        break;
+    case AA_OUT_PASS_QUIRK:
+        t->pass_quirk++;
+        break;
+    case AA_OUT_FAIL:
+        t->fail++;
+        break;
+    case AA_OUT_WARN:
+        t->warn++;
+        break;
+    case AA_OUT_INFO:
+        t->info++;
+        break;
+    case AA_OUT_SKIP:
+        t->skip++;
+        break;
+    /* An out-of-range outcome is a harness bug: count it as ERROR. */
+    case AA_OUT_ERROR:
+    default:
+        t->error++;
+        break;
+    }
+}
+
 void aa_run_totals(const struct aa_run *run, struct aa_totals *t)
 {
     memset(t, 0, sizeof(*t));
     if (run == NULL)
         return;
-    for (size_t i = 0; i < run->n; i++) {
-        t->total++;
-        switch (run->v[i].outcome) {
-        case AA_OUT_PASS:
-            t->pass++;
-            break;
-        case AA_OUT_PASS_QUIRK:
-            t->pass_quirk++;
-            break;
-        case AA_OUT_FAIL:
-            t->fail++;
-            break;
-        case AA_OUT_WARN:
-            t->warn++;
-            break;
-        case AA_OUT_INFO:
-            t->info++;
-            break;
-        case AA_OUT_SKIP:
-            t->skip++;
-            break;
-        /* An out-of-range outcome is a harness bug: count it as ERROR. */
-        case AA_OUT_ERROR:
-        default:
-            t->error++;
-            break;
-        }
-    }
+    for (size_t i = 0; i < run->n; i++)
+        aa_totals_add(t, run->v[i].outcome);
 }
 
 int aa_run_exit_code(const struct aa_run *run)

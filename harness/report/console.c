@@ -158,17 +158,17 @@ void aa_report_print_console(const struct aa_run *run, FILE *out, const struct a
     struct rp_groups gs;
     struct aa_totals t;
     size_t no;
+    int rc;
 
-    if (run == NULL || out == NULL)
-        return;
     if (o == NULL)
         o = &defaults;
-    if (rp_groups_build(run, &gs) != AA_OK) {
+    rc = rp_doc_begin(run, out, &gs, &t, &b);
+    if (rc == AA_E_INVAL)
+        return;
+    if (rc != AA_OK) {
         fputs("aauth-conformance: out of memory while printing the summary\n", out);
         return;
     }
-    aa_run_totals(run, &t);
-    aa_buf_init(&b, RP_MAX_DOC);
     for (size_t i = 0; i < gs.n; i++) {
         const struct rp_group *g = &gs.g[i];
         if (o->color)

@@ -14,31 +14,6 @@
 #include <inttypes.h>
 #include <string.h>
 
-static const enum aa_outcome order[] = {AA_OUT_PASS, AA_OUT_PASS_QUIRK, AA_OUT_FAIL, AA_OUT_WARN,
-                                        AA_OUT_INFO, AA_OUT_SKIP,       AA_OUT_ERROR};
-#define N_ORDER (sizeof(order) / sizeof(order[0]))
-
-static size_t count_of(const struct aa_totals *t, enum aa_outcome o)
-{
-    switch (o) {
-    case AA_OUT_PASS:
-        return t->pass;
-    case AA_OUT_PASS_QUIRK:
-        return t->pass_quirk;
-    case AA_OUT_FAIL:
-        return t->fail;
-    case AA_OUT_WARN:
-        return t->warn;
-    case AA_OUT_INFO:
-        return t->info;
-    case AA_OUT_SKIP:
-        return t->skip;
-    case AA_OUT_ERROR:
-    default:
-        return t->error;
-    }
-}
-
 static const char css[] =
     "body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5em auto;"
     "max-width:72em;padding:0 1em;color:#1d232a;background:#fff}\n"
@@ -141,22 +116,18 @@ static void head(struct aa_buf *b, const struct aa_run *run, int exit_code)
         aa_buf_adds(b, "</td></tr>\n");
     }
     aa_buf_printf(b, "</table>\n<p class=\"result\">Result: %s (exit status %d)</p>\n",
-                  exit_code == 0   ? "conformant for every check that ran"
-                  : exit_code == 1 ? "conformance failures"
-                  : exit_code == 3 ? "could not test (every check was a harness error)"
-                                   : "nothing ran",
-                  exit_code);
+                  rp_result_text(exit_code), exit_code);
 }
 
 static void totals(struct aa_buf *b, const struct aa_totals *t)
 {
     aa_buf_adds(b, "<h2>Totals</h2>\n<table class=\"totals\">\n<tr><th>Total</th>");
-    for (size_t k = 0; k < N_ORDER; k++)
+    for (size_t k = 0; k < RP_N_OUTCOMES; k++)
         aa_buf_printf(b, "<th><span class=\"badge o-%s\">%s</span></th>",
-                      rp_outcome_class(order[k]), aa_outcome_name(order[k]));
+                      rp_outcome_class(rp_outcome_order[k]), aa_outcome_name(rp_outcome_order[k]));
     aa_buf_printf(b, "</tr>\n<tr><td class=\"n\">%zu</td>", t->total);
-    for (size_t k = 0; k < N_ORDER; k++)
-        aa_buf_printf(b, "<td class=\"n\">%zu</td>", count_of(t, order[k]));
+    for (size_t k = 0; k < RP_N_OUTCOMES; k++)
+        aa_buf_printf(b, "<td class=\"n\">%zu</td>", rp_outcome_count(t, rp_outcome_order[k]));
     aa_buf_adds(b, "</tr>\n</table>\n<p class=\"muted\">PASS_QUIRK counts as passed only because "
                    "<code>--allow-quirk</code> accepted a known variant. WARN and INFO are not "
                    "failures. SKIP means an optional feature is absent and is never a pass. "
@@ -175,19 +146,19 @@ static void matrix(struct aa_buf *b, const struct rp_groups *gs)
             if (!any) {
                 aa_buf_printf(b, "<h3>%s</h3>\n<table class=\"matrix\">\n<tr><th>Suite</th>",
                               aa_role_title((enum aa_role)role));
-                for (size_t k = 0; k < N_ORDER; k++)
-                    aa_buf_printf(b, "<th>%s</th>", aa_outcome_name(order[k]));
+                for (size_t k = 0; k < RP_N_OUTCOMES; k++)
+                    aa_buf_printf(b, "<th>%s</th>", aa_outcome_name(rp_outcome_order[k]));
                 aa_buf_adds(b, "</tr>\n");
                 any = true;
             }
             aa_buf_adds(b, "<tr><td>");
             esc1(b, g->suite);
             aa_buf_adds(b, "</td>");
-            for (size_t k = 0; k < N_ORDER; k++) {
-                size_t c = count_of(&g->t, order[k]);
+            for (size_t k = 0; k < RP_N_OUTCOMES; k++) {
+                size_t c = rp_outcome_count(&g->t, rp_outcome_order[k]);
                 if (c > 0)
-                    aa_buf_printf(b, "<td class=\"n o-%s\">%zu</td>", rp_outcome_class(order[k]),
-                                  c);
+                    aa_buf_printf(b, "<td class=\"n o-%s\">%zu</td>",
+                                  rp_outcome_class(rp_outcome_order[k]), c);
                 else
                     aa_buf_adds(b, "<td class=\"n z\">0</td>");
             }
@@ -268,12 +239,8 @@ int aa_report_write_html(const struct aa_run *run, FILE *out)
     struct aa_totals t;
     int rc;
 
-    if (run == NULL || out == NULL)
-        return AA_E_INVAL;
-    if ((rc = rp_groups_build(run, &gs)) != AA_OK)
+    if ((rc = rp_doc_begin(run, out, &gs, &t, &b)) != AA_OK)
         return rc;
-    aa_run_totals(run, &t);
-    aa_buf_init(&b, RP_MAX_DOC);
     head(&b, run, aa_run_exit_code(run));
     totals(&b, &t);
     matrix(&b, &gs);
@@ -283,12 +250,12 @@ int aa_report_write_html(const struct aa_run *run, FILE *out)
                   "<button type=\"button\" data-filter=\"all\" aria-pressed=\"true\">"
                   "All (%zu)</button>\n",
                   t.total);
-    for (size_t k = 0; k < N_ORDER; k++)
+    for (size_t k = 0; k < RP_N_OUTCOMES; k++)
         aa_buf_printf(&b,
                       "<button type=\"button\" data-filter=\"%s\" aria-pressed=\"false\">"
                       "%s (%zu)</button>\n",
-                      rp_outcome_class(order[k]), aa_outcome_name(order[k]),
-                      count_of(&t, order[k]));
+                      rp_outcome_class(rp_outcome_order[k]), aa_outcome_name(rp_outcome_order[k]),
+                      rp_outcome_count(&t, rp_outcome_order[k]));
     aa_buf_adds(&b, "</div>\n<div id=\"checks\">\n");
     /* Checks grouped by (role, suite), groups in order of first appearance. */
     for (size_t i = 0; i < gs.n; i++)

@@ -169,12 +169,8 @@ int aa_report_write_junit(const struct aa_run *run, FILE *out)
     char secs[48];
     int rc;
 
-    if (run == NULL || out == NULL)
-        return AA_E_INVAL;
-    if ((rc = rp_groups_build(run, &gs)) != AA_OK)
+    if ((rc = rp_doc_begin(run, out, &gs, &t, &b)) != AA_OK)
         return rc;
-    aa_run_totals(run, &t);
-    aa_buf_init(&b, RP_MAX_DOC);
     rp_seconds(secs, sizeof(secs), run->info.duration_ms);
     aa_buf_printf(&b,
                   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"

@@ -18,30 +18,6 @@
 #define MD_FIELD_MAX ((size_t)4096)
 #define MD_BUDGET ((size_t)900 * 1024)
 
-static const enum aa_outcome order[] = {AA_OUT_PASS, AA_OUT_PASS_QUIRK, AA_OUT_FAIL, AA_OUT_WARN,
-                                        AA_OUT_INFO, AA_OUT_SKIP,       AA_OUT_ERROR};
-
-static size_t count_of(const struct aa_totals *t, enum aa_outcome o)
-{
-    switch (o) {
-    case AA_OUT_PASS:
-        return t->pass;
-    case AA_OUT_PASS_QUIRK:
-        return t->pass_quirk;
-    case AA_OUT_FAIL:
-        return t->fail;
-    case AA_OUT_WARN:
-        return t->warn;
-    case AA_OUT_INFO:
-        return t->info;
-    case AA_OUT_SKIP:
-        return t->skip;
-    case AA_OUT_ERROR:
-    default:
-        return t->error;
-    }
-}
-
 static void inl(struct aa_buf *b, const char *s)
 {
     rp_text(b, s, RP_HTML | RP_MD | RP_ONE_LINE);
@@ -130,12 +106,7 @@ static void header(struct aa_buf *b, const struct aa_run *run, int exit_code)
         }
         aa_buf_adds(b, " |\n");
     }
-    aa_buf_printf(b, "\n**Result: %s** (exit status %d)\n\n",
-                  exit_code == 0   ? "conformant for every check that ran"
-                  : exit_code == 1 ? "conformance failures"
-                  : exit_code == 3 ? "could not test (every check was a harness error)"
-                                   : "nothing ran",
-                  exit_code);
+    aa_buf_printf(b, "\n**Result: %s** (exit status %d)\n\n", rp_result_text(exit_code), exit_code);
 }
 
 static void totals(struct aa_buf *b, const struct aa_totals *t)
@@ -158,16 +129,16 @@ static void matrix(struct aa_buf *b, const struct rp_groups *gs)
                 continue;
             if (!any) {
                 aa_buf_printf(b, "## %s\n\n| Suite |", aa_role_title((enum aa_role)role));
-                for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
-                    aa_buf_printf(b, " %s |", aa_outcome_name(order[k]));
+                for (size_t k = 0; k < RP_N_OUTCOMES; k++)
+                    aa_buf_printf(b, " %s |", aa_outcome_name(rp_outcome_order[k]));
                 aa_buf_adds(b, "\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
                 any = true;
             }
             aa_buf_adds(b, "| ");
             inl(b, g->suite);
             aa_buf_adds(b, " |");
-            for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
-                aa_buf_printf(b, " %zu |", count_of(&g->t, order[k]));
+            for (size_t k = 0; k < RP_N_OUTCOMES; k++)
+                aa_buf_printf(b, " %zu |", rp_outcome_count(&g->t, rp_outcome_order[k]));
             aa_buf_addc(b, '\n');
         }
         if (any)
@@ -285,12 +256,8 @@ int aa_report_write_markdown(const struct aa_run *run, FILE *out)
     struct aa_totals t;
     int rc;
 
-    if (run == NULL || out == NULL)
-        return AA_E_INVAL;
-    if ((rc = rp_groups_build(run, &gs)) != AA_OK)
+    if ((rc = rp_doc_begin(run, out, &gs, &t, &b)) != AA_OK)
         return rc;
-    aa_run_totals(run, &t);
-    aa_buf_init(&b, RP_MAX_DOC);
     header(&b, run, aa_run_exit_code(run));
     totals(&b, &t);
     matrix(&b, &gs);

@@ -55,8 +55,24 @@ struct rp_groups {
 /* Groups in order of first appearance. AA_E_NOMEM. */
 int rp_groups_build(const struct aa_run *run, struct rp_groups *out);
 void rp_groups_free(struct rp_groups *gs);
-/* Count one outcome into |t| (the same rules as aa_run_totals). */
-void rp_totals_add(struct aa_totals *t, enum aa_outcome o);
+
+/*
+ * The common start of a document writer: AA_E_INVAL for a NULL |run| or
+ * |out|, then the results grouped (AA_E_NOMEM), the run's totals and an
+ * empty |b| bounded by RP_MAX_DOC. On success the caller owns |gs| (free
+ * with rp_groups_free) and |b| (rp_flush); on failure nothing is held.
+ */
+int rp_doc_begin(const struct aa_run *run, FILE *out, struct rp_groups *gs, struct aa_totals *t,
+                 struct aa_buf *b);
+
+/* Outcomes in the column order of the totals and matrix tables. */
+extern const enum aa_outcome rp_outcome_order[];
+#define RP_N_OUTCOMES ((size_t)7)
+/* The count of outcome |o| in |t| (out-of-range: the error count). */
+size_t rp_outcome_count(const struct aa_totals *t, enum aa_outcome o);
+/* The one-line verdict for an aa_run_exit_code() value, e.g.
+ * "conformance failures". */
+const char *rp_result_text(int exit_code);
 /* "auth-server" style suite key, or "(none)" for a NULL suite. */
 const char *rp_suite(const char *s);
 

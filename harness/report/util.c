@@ -134,33 +134,37 @@ void rp_millis(char *out, size_t cap, double ms)
     aa_snprintf(out, cap, "%llu.%llu", t / 10, t % 10);
 }
 
-void rp_totals_add(struct aa_totals *t, enum aa_outcome o)
+const enum aa_outcome rp_outcome_order[RP_N_OUTCOMES] = {
+    AA_OUT_PASS, AA_OUT_PASS_QUIRK, AA_OUT_FAIL, AA_OUT_WARN,
+    AA_OUT_INFO, AA_OUT_SKIP,       AA_OUT_ERROR};
+
+size_t rp_outcome_count(const struct aa_totals *t, enum aa_outcome o)
 {
-    t->total++;
     switch (o) {
     case AA_OUT_PASS:
-        t->pass++;
-        break;
+        return t->pass;
     case AA_OUT_PASS_QUIRK:
-        t->pass_quirk++;
-        break;
+        return t->pass_quirk;
     case AA_OUT_FAIL:
-        t->fail++;
-        break;
+        return t->fail;
     case AA_OUT_WARN:
-        t->warn++;
-        break;
+        return t->warn;
     case AA_OUT_INFO:
-        t->info++;
-        break;
+        return t->info;
     case AA_OUT_SKIP:
-        t->skip++;
-        break;
+        return t->skip;
     case AA_OUT_ERROR:
     default:
-        t->error++;
-        break;
+        return t->error;
     }
+}
+
+const char *rp_result_text(int exit_code)
+{
+    return exit_code == 0   ? "conformant for every check that ran"
+           : exit_code == 1 ? "conformance failures"
+           : exit_code == 3 ? "could not test (every check was a harness error)"
+                            : "nothing ran";
 }
 
 const char *rp_suite(const char *s)
@@ -219,7 +223,7 @@ int rp_groups_build(const struct aa_run *run, struct rp_groups *out)
             struct rp_group *g = &out->g[j];
             if (g->role == r->role && same_suite(g->suite, r->suite)) {
                 g->idx[g->n++] = i;
-                rp_totals_add(&g->t, r->outcome);
+                aa_totals_add(&g->t, r->outcome);
                 if (r->duration_ms > 0)
                     g->ms += r->duration_ms;
                 break;
@@ -269,6 +273,20 @@ const char *rp_outcome_class(enum aa_outcome o)
     default:
         return "error";
     }
+}
+
+int rp_doc_begin(const struct aa_run *run, FILE *out, struct rp_groups *gs, struct aa_totals *t,
+                 struct aa_buf *b)
+{
+    int rc;
+
+    if (run == NULL || out == NULL)
+        return AA_E_INVAL;
+    if ((rc = rp_groups_build(run, gs)) != AA_OK)
+        return rc;
+    aa_run_totals(run, t);
+    aa_buf_init(b, RP_MAX_DOC);
+    return AA_OK;
 }
 
 int rp_flush(struct aa_buf *b, FILE *out)

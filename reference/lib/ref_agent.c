@@ -121,87 +121,6 @@ static void h_jwks(struct aa_ref_server *s, const struct aa_server_request *req,
 
 /* ---- pages ------------------------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at |p| (RFC3629#4), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0];
-    size_t len;
-    unsigned cp;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, cp = c & 0x07;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
-
-/* HTML text: markup characters as entities; controls, NUL and invalid
- * UTF-8 as U+FFFD, so a hostile redirect cannot inject markup. */
-static void html_text(struct aa_buf *b, const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-
-    while (i < n) {
-        size_t l = utf8_seq(p + i, n - i);
-        if (l == 0 || (l == 1 && (p[i] < 0x20 || p[i] == 0x7f))) {
-            aa_buf_adds(b, "\xef\xbf\xbd");
-            i++;
-            continue;
-        }
-        if (l == 1) {
-            switch (p[i]) {
-            case '&':
-                aa_buf_adds(b, "&amp;");
-                break;
-            case '<':
-                aa_buf_adds(b, "&lt;");
-                break;
-            case '>':
-                aa_buf_adds(b, "&gt;");
-                break;
-            case '"':
-                aa_buf_adds(b, "&quot;");
-                break;
-            case '\'':
-                aa_buf_adds(b, "&#39;");
-                break;
-            default:
-                aa_buf_addc(b, (char)p[i]);
-                break;
-            }
-        } else {
-            aa_buf_add(b, p + i, l);
-        }
-        i += l;
-    }
-}
-
-static void page_open(struct aa_buf *b, const char *title)
-{
-    aa_buf_adds(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
-    html_text(b, title, strlen(title));
-    aa_buf_adds(b, "</title></head><body>\n<h1>");
-    html_text(b, title, strlen(title));
-    aa_buf_adds(b, "</h1>\n");
-}
-
 static void send_page(struct aa_server_response *resp, int status, struct aa_buf *b)
 {
     aa_buf_adds(b, "</body></html>\n");
@@ -227,13 +146,13 @@ static void h_callback(struct aa_ref_server *s, const struct aa_server_request *
     aa_form_init(&f);
     aa_buf_init(&b, 64 * 1024);
     if (req->query != NULL && aa_form_parse(req->query, req->query_len, 0, &f, NULL) != AA_OK) {
-        page_open(&b, "Authorization response");
+        ref_html_open(&b, "Authorization response");
         aa_buf_adds(&b, "<p>The query string could not be read.</p>\n");
         send_page(resp, 400, &b);
         aa_form_cleanup(&f);
         return;
     }
-    page_open(&b, "Authorization response");
+    ref_html_open(&b, "Authorization response");
     aa_buf_adds(&b, "<dl>\n");
     for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
         for (size_t k = 0; k < f.n; k++) {
@@ -241,7 +160,7 @@ static void h_callback(struct aa_ref_server *s, const struct aa_server_request *
                 memcmp(f.v[k].name, shown[i], f.v[k].name_len) != 0)
                 continue;
             aa_buf_printf(&b, "<dt>%s</dt><dd id=\"%s\">", shown[i], shown[i]);
-            html_text(&b, f.v[k].value, f.v[k].value_len);
+            ref_html_textn(&b, f.v[k].value, f.v[k].value_len);
             aa_buf_adds(&b, "</dd>\n");
             any = true;
             break; /* the first occurrence, as aa_form_get */
@@ -261,9 +180,9 @@ static void h_home(struct aa_ref_server *s, const struct aa_server_request *req,
 
     (void)req;
     aa_buf_init(&b, 64 * 1024);
-    page_open(&b, agent_of(s)->name);
+    ref_html_open(&b, agent_of(s)->name);
     aa_buf_adds(&b, "<p>AAuth reference agent server. Identifier: <code>");
-    html_text(&b, s->id, strlen(s->id));
+    ref_html_text(&b, s->id);
     aa_buf_adds(&b, "</code>.</p>\n");
     send_page(resp, 200, &b);
 }
@@ -276,7 +195,7 @@ static void h_policy(struct aa_ref_server *s, const struct aa_server_request *re
     (void)s;
     (void)req;
     aa_buf_init(&b, 4096);
-    page_open(&b, "Privacy policy");
+    ref_html_open(&b, "Privacy policy");
     aa_buf_adds(&b, "<p>This test agent stores no personal data.</p>\n");
     send_page(resp, 200, &b);
 }
@@ -289,7 +208,7 @@ static void h_tos(struct aa_ref_server *s, const struct aa_server_request *req,
     (void)s;
     (void)req;
     aa_buf_init(&b, 4096);
-    page_open(&b, "Terms of service");
+    ref_html_open(&b, "Terms of service");
     aa_buf_adds(&b, "<p>For conformance testing only.</p>\n");
     send_page(resp, 200, &b);
 }

@@ -111,92 +111,12 @@ static struct auth_entry *pending_locked(struct aa_ref_server *s, const struct u
 
 /* ---- HTML ----------------------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at |p| (RFC3629#4), 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0], cp;
-    size_t len;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, cp = c & 0x07;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
-
-/* Text and attribute values alike: markup characters as entities,
- * controls and invalid UTF-8 as U+FFFD. */
-static void esc(struct aa_buf *b, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
-    size_t n = strlen((const char *)p), i = 0;
-
-    while (i < n) {
-        size_t l = utf8_len(p + i, n - i);
-        if (l == 0 || (l == 1 && (p[i] < 0x20 || p[i] == 0x7f))) {
-            aa_buf_adds(b, "\xef\xbf\xbd");
-            i++;
-            continue;
-        }
-        if (l > 1) {
-            aa_buf_add(b, p + i, l);
-        } else {
-            switch (p[i]) {
-            case '&':
-                aa_buf_adds(b, "&amp;");
-                break;
-            case '<':
-                aa_buf_adds(b, "&lt;");
-                break;
-            case '>':
-                aa_buf_adds(b, "&gt;");
-                break;
-            case '"':
-                aa_buf_adds(b, "&quot;");
-                break;
-            case '\'':
-                aa_buf_adds(b, "&#39;");
-                break;
-            default:
-                aa_buf_addc(b, (char)p[i]);
-                break;
-            }
-        }
-        i += l;
-    }
-}
-
-static void page_open(struct aa_buf *b, const char *title)
-{
-    aa_buf_adds(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
-    esc(b, title);
-    aa_buf_adds(b, "</title></head><body>\n<h1>");
-    esc(b, title);
-    aa_buf_adds(b, "</h1>\n");
-}
-
 static void hidden(struct aa_buf *b, const char *name, const char *value)
 {
     if (value == NULL)
         return;
     aa_buf_printf(b, "<input type=\"hidden\" name=\"%s\" value=\"", name);
-    esc(b, value);
+    ref_html_text(b, value);
     aa_buf_adds(b, "\">\n");
 }
 
@@ -235,19 +155,19 @@ static void describe(struct aa_buf *b, const struct auth_grant *g)
                {AUTH_IDS_ADDRESS, "address"}};
 
     aa_buf_adds(b, "<p>Agent <code id=\"agent\">");
-    esc(b, g->agent);
+    ref_html_text(b, g->agent);
     aa_buf_adds(b, "</code>");
     if (g->delegate != NULL) {
         aa_buf_adds(b, " (delegate <code id=\"delegate\">");
-        esc(b, g->delegate);
+        ref_html_text(b, g->delegate);
         aa_buf_adds(b, "</code>)");
     }
     aa_buf_adds(b, " asks for access to <code id=\"audience\">");
-    esc(b, g->aud);
+    ref_html_text(b, g->aud);
     aa_buf_adds(b, "</code>.</p>\n<ul id=\"scopes\">\n");
     if (g->scope != NULL) {
         aa_buf_adds(b, "<li>");
-        esc(b, g->scope);
+        ref_html_text(b, g->scope);
         aa_buf_adds(b, "</li>\n");
     }
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
@@ -262,7 +182,7 @@ static void login_page(struct aa_server_response *resp, const struct ui_params *
     struct aa_buf b;
 
     aa_buf_init(&b, UI_PAGE_MAX);
-    page_open(&b, "Sign in");
+    ref_html_open(&b, "Sign in");
     describe(&b, g);
     if (failed)
         aa_buf_adds(&b, "<p id=\"error\">Invalid username or password.</p>\n");
@@ -283,9 +203,9 @@ static void consent_page(struct aa_ref_server *s, struct aa_server_response *res
     struct aa_buf b;
 
     aa_buf_init(&b, UI_PAGE_MAX);
-    page_open(&b, "Authorize access");
+    ref_html_open(&b, "Authorize access");
     aa_buf_adds(&b, "<p>Signed in as <span id=\"user\">");
-    esc(&b, u->name != NULL ? u->name : u->username);
+    ref_html_text(&b, u->name != NULL ? u->name : u->username);
     aa_buf_adds(&b, "</span>.</p>\n");
     describe(&b, g);
     form_open(&b, p);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "case/aa_case.h"
 #include "ref_int.h"
 
 /* ---- clock --------------------------------------------------------------- */
@@ -870,6 +871,64 @@ int ref_send_html(struct aa_server_response *r, int status, const char *html)
     if (rc == AA_OK)
         rc = aa_server_response_body(r, html, strlen(html));
     return finish(r, rc, REF_NO_STORE);
+}
+
+void ref_html_textn(struct aa_buf *b, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    if (s == NULL)
+        return;
+    while (i < n) {
+        uint32_t cp = 0;
+        size_t l = aa_case_utf8_next(p + i, n - i, &cp);
+        if (l == 0 || (l == 1 && (p[i] < 0x20 || p[i] == 0x7f))) {
+            aa_buf_adds(b, "\xef\xbf\xbd");
+            i++;
+            continue;
+        }
+        if (l > 1) {
+            aa_buf_add(b, p + i, l);
+        } else {
+            switch (p[i]) {
+            case '&':
+                aa_buf_adds(b, "&amp;");
+                break;
+            case '<':
+                aa_buf_adds(b, "&lt;");
+                break;
+            case '>':
+                aa_buf_adds(b, "&gt;");
+                break;
+            case '"':
+                aa_buf_adds(b, "&quot;");
+                break;
+            case '\'':
+                aa_buf_adds(b, "&#39;");
+                break;
+            default:
+                aa_buf_addc(b, (char)p[i]);
+                break;
+            }
+        }
+        i += l;
+    }
+}
+
+void ref_html_text(struct aa_buf *b, const char *s)
+{
+    if (s != NULL)
+        ref_html_textn(b, s, strlen(s));
+}
+
+void ref_html_open(struct aa_buf *b, const char *title)
+{
+    aa_buf_adds(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
+    ref_html_text(b, title);
+    aa_buf_adds(b, "</title></head><body>\n<h1>");
+    ref_html_text(b, title);
+    aa_buf_adds(b, "</h1>\n");
 }
 
 /* ---- request helpers ------------------------------------------------------ */

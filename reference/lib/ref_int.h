@@ -207,6 +207,14 @@ bool ref_is_discovery_outcome(int code);
 int ref_send_jwks(const struct aa_ref_server *s, struct aa_server_response *r);
 /* A page (text/html; charset=utf-8, no-store). */
 int ref_send_html(struct aa_server_response *r, int status, const char *html);
+/* HTML text and attribute values alike: & < > " ' as entities; controls,
+ * NUL and invalid UTF-8 as U+FFFD, so hostile input (a redirect's query, a
+ * user name) cannot inject markup. ref_html_text() takes a C string (NULL
+ * writes nothing), ref_html_textn() |n| bytes. */
+void ref_html_textn(struct aa_buf *b, const char *s, size_t n);
+void ref_html_text(struct aa_buf *b, const char *s);
+/* "<!DOCTYPE html>...<title>T</title></head><body><h1>T</h1>", T escaped. */
+void ref_html_open(struct aa_buf *b, const char *title);
 
 /* ---- request helpers ------------------------------------------------------ */
 

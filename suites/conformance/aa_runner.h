@@ -532,6 +532,11 @@ bool aa_check_deviation(const struct aa_check *c, const char *quirk, const char 
  */
 enum aa_outcome aa_check_outcome(const struct aa_check *c, bool *recorded);
 void aa_check_not_evaluated(const struct aa_check *prereq, const struct aa_check *const *checks);
+/* The same with the check's title as the flow line of each record instead
+ * of its .line template (the flow suites name every step of a TEST by its
+ * title in the seed-style report, PROFILE#8). */
+void aa_check_not_evaluated_titled(const struct aa_check *prereq,
+                                   const struct aa_check *const *checks);
 
 /*
  * Capability gating (PROFILE#9 SKIP): what a target declares is mandatory,

@@ -1520,7 +1520,8 @@ enum aa_outcome aa_check_outcome(const struct aa_check *c, bool *recorded)
 
 static enum aa_outcome violated(const struct aa_check *c);
 
-void aa_check_not_evaluated(const struct aa_check *prereq, const struct aa_check *const *checks)
+static void not_evaluated(const struct aa_check *prereq, const struct aa_check *const *checks,
+                          bool titled)
 {
     bool rec = false;
     enum aa_outcome po = aa_check_outcome(prereq, &rec);
@@ -1547,8 +1548,20 @@ void aa_check_not_evaluated(const struct aa_check *prereq, const struct aa_check
                         !rec ? "was not recorded" : aa_outcome_name(po));
         obs.message = msg;
         obs.actual = o == AA_OUT_ERROR || o == AA_OUT_SKIP ? NULL : "not evaluated";
+        obs.line = titled ? (*p)->title : NULL;
         aa_check_record(*p, o, &obs);
     }
+}
+
+void aa_check_not_evaluated(const struct aa_check *prereq, const struct aa_check *const *checks)
+{
+    not_evaluated(prereq, checks, false);
+}
+
+void aa_check_not_evaluated_titled(const struct aa_check *prereq,
+                                   const struct aa_check *const *checks)
+{
+    not_evaluated(prereq, checks, true);
 }
 
 static enum aa_outcome violated(const struct aa_check *c)

@@ -516,6 +516,21 @@ Test(case_run, totals_count_every_outcome)
     aa_run_cleanup(&run);
 }
 
+Test(case_run, totals_add_counts_onto_what_is_there)
+{
+    struct aa_totals t = {.total = 3, .pass = 2, .fail = 1};
+
+    aa_totals_add(&t, AA_OUT_FAIL);
+    cr_assert_eq(t.total, 4);
+    cr_assert_eq(t.fail, 2);
+    cr_assert_eq(t.pass, 2, "other counts stay as they were");
+    cr_assert_eq(t.error, 0);
+    aa_totals_add(&t, (enum aa_outcome)42); /* out of range: an ERROR */
+    cr_assert_eq(t.total, 5);
+    cr_assert_eq(t.error, 1);
+    cr_assert_eq(t.pass + t.pass_quirk + t.fail + t.warn + t.info + t.skip, 4);
+}
+
 /* Exit status for a run made of |n| outcomes. */
 static int exit_for(const enum aa_outcome *o, size_t n)
 {

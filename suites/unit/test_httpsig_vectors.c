@@ -14,6 +14,8 @@
 #include "b64/aa_b64.h"
 #include "httpsig/aa_httpsig.h"
 
+#include "helpers/aa_test_util.h"
+
 #define MAX_FIELDS 32
 
 /* ---- vector loading -------------------------------------------------------- */
@@ -132,10 +134,7 @@ static size_t components_of(const struct aa_httpsig_input *in, struct aa_httpsig
     return in->list.n_inner;
 }
 
-static const struct {
-    const char *name;
-    int code;
-} codes[] = {
+static const struct aa_test_code codes[] = {
     {"AA_OK", AA_OK},
     {"AA_E_LIMIT", AA_E_LIMIT},
     {"AA_E_HTTPSIG_INPUT_SYNTAX", AA_E_HTTPSIG_INPUT_SYNTAX},
@@ -169,11 +168,7 @@ static const struct {
 
 static int code_of(const char *name)
 {
-    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
-        if (name != NULL && strcmp(codes[i].name, name) == 0)
-            return codes[i].code;
-    cr_assert_fail("vector names unknown code %s", name ? name : "(null)");
-    return 1;
+    return aa_test_code_of(codes, sizeof(codes) / sizeof(codes[0]), name);
 }
 
 static const struct aa_httpsig_verify_opts no_time = {0};

@@ -12,21 +12,9 @@
 #include "json/aa_json.h"
 #include "jwk/aa_jwk.h"
 
-/* ---- helpers --------------------------------------------------------------- */
+#include "helpers/aa_test_util.h"
 
-static cJSON *load(const char *name)
-{
-    char path[512], *text = NULL;
-    size_t len = 0;
-    cJSON *root = NULL;
-    struct aa_diag d;
-    aa_snprintf(path, sizeof(path), "%s/jose/%s", AA_VECTORS_DIR, name);
-    cr_assert_eq(aa_read_file(path, 1 << 20, &text, &len), AA_OK, "read %s", path);
-    aa_diag_clear(&d);
-    cr_assert_eq(aa_json_parse(text, len, NULL, &root, &d), AA_OK, "%s: %s", name, d.msg);
-    free(text);
-    return root;
-}
+/* ---- helpers --------------------------------------------------------------- */
 
 static cJSON *obj(const char *json)
 {
@@ -37,31 +25,27 @@ static cJSON *obj(const char *json)
     return o;
 }
 
+static const struct aa_test_code vector_codes[] = {
+    {"AA_OK", AA_OK},
+    {"AA_E_LIMIT", AA_E_LIMIT},
+    {"AA_E_JSON_DUPLICATE", AA_E_JSON_DUPLICATE},
+    {"AA_E_JSON_DEPTH", AA_E_JSON_DEPTH},
+    {"AA_E_JSON_UTF8", AA_E_JSON_UTF8},
+    {"AA_E_JWS_FORMAT", AA_E_JWS_FORMAT},
+    {"AA_E_JWS_B64", AA_E_JWS_B64},
+    {"AA_E_JWS_JSON", AA_E_JWS_JSON},
+    {"AA_E_JWS_ALG_NONE", AA_E_JWS_ALG_NONE},
+    {"AA_E_JWS_ALG", AA_E_JWS_ALG},
+    {"AA_E_JWS_SIGNATURE", AA_E_JWS_SIGNATURE},
+    {"AA_E_JWS_TOO_LARGE", AA_E_JWS_TOO_LARGE},
+    {"AA_E_JWS_CRIT", AA_E_JWS_CRIT},
+    {"AA_E_JWS_KID", AA_E_JWS_KID},
+    {"AA_E_JWE_UNSUPPORTED", AA_E_JWE_UNSUPPORTED},
+};
+
 static int code_of(const char *name)
 {
-    static const struct {
-        const char *n;
-        int c;
-    } t[] = {{"AA_OK", AA_OK},
-             {"AA_E_LIMIT", AA_E_LIMIT},
-             {"AA_E_JSON_DUPLICATE", AA_E_JSON_DUPLICATE},
-             {"AA_E_JSON_DEPTH", AA_E_JSON_DEPTH},
-             {"AA_E_JSON_UTF8", AA_E_JSON_UTF8},
-             {"AA_E_JWS_FORMAT", AA_E_JWS_FORMAT},
-             {"AA_E_JWS_B64", AA_E_JWS_B64},
-             {"AA_E_JWS_JSON", AA_E_JWS_JSON},
-             {"AA_E_JWS_ALG_NONE", AA_E_JWS_ALG_NONE},
-             {"AA_E_JWS_ALG", AA_E_JWS_ALG},
-             {"AA_E_JWS_SIGNATURE", AA_E_JWS_SIGNATURE},
-             {"AA_E_JWS_TOO_LARGE", AA_E_JWS_TOO_LARGE},
-             {"AA_E_JWS_CRIT", AA_E_JWS_CRIT},
-             {"AA_E_JWS_KID", AA_E_JWS_KID},
-             {"AA_E_JWE_UNSUPPORTED", AA_E_JWE_UNSUPPORTED}};
-    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-        if (strcmp(t[i].n, name) == 0)
-            return t[i].c;
-    cr_assert_fail("unknown code name %s in vector", name);
-    return 1;
+    return aa_test_code_of(vector_codes, sizeof(vector_codes) / sizeof(vector_codes[0]), name);
 }
 
 /* The RFC 8032 TEST 1 / RFC 8037 A.1 key. */
@@ -102,7 +86,7 @@ static void make(const char *claims_json, const char *header_json, struct aa_jwt
 /* A.4: Ed25519 is deterministic, so the compact JWS must match byte for byte. */
 Test(jose, rfc8037_a4_sign_exact)
 {
-    cJSON *v = load("rfc8037.json");
+    cJSON *v = aa_test_load_json("jose", "rfc8037.json");
     struct aa_jwk k;
     const char *hdr = aa_json_str(v, "a4_protected_header");
     const char *pl = aa_json_str(v, "a4_payload");
@@ -122,7 +106,7 @@ Test(jose, rfc8037_a4_sign_exact)
  * JWT claims set, so the JWT parser refuses it. */
 Test(jose, rfc8037_a5_verify)
 {
-    cJSON *v = load("rfc8037.json");
+    cJSON *v = aa_test_load_json("jose", "rfc8037.json");
     const char *jws = aa_json_str(v, "a4_jws");
     struct aa_jwk pub;
     struct aa_jwt t;
@@ -152,7 +136,7 @@ Test(jose, rfc8037_a5_verify)
 /* RFC 7515 A.2 (RS256) and A.3 (ES256) through the JWT parser. */
 Test(jose, rfc7515_a2_a3_verify)
 {
-    cJSON *v = load("rfc7515.json");
+    cJSON *v = aa_test_load_json("jose", "rfc7515.json");
     const char *p[2][2] = {{"a2_public_jwk", "a2_jws"}, {"a3_public_jwk", "a3_jws"}};
     for (int i = 0; i < 2; i++) {
         struct aa_jwk k;
@@ -181,7 +165,7 @@ Test(jose, rfc7515_a2_a3_verify)
 
 Test(jose, seed_agent_token)
 {
-    cJSON *v = load("seed_agent_token.json");
+    cJSON *v = aa_test_load_json("jose", "seed_agent_token.json");
     const char *tok = aa_json_str(v, "token");
     const cJSON *hdr = cJSON_GetObjectItem(v, "header");
     const cJSON *cl = cJSON_GetObjectItem(v, "claims");
@@ -234,7 +218,7 @@ Test(jose, seed_agent_token)
 
 Test(jose, negative_jwt_vectors)
 {
-    cJSON *v = load("negative.json"), *e;
+    cJSON *v = aa_test_load_json("jose", "negative.json"), *e;
     struct aa_jwk key;
     int n = 0;
 

@@ -9,28 +9,26 @@
 
 #include "json/aa_json.h"
 
+#include "helpers/aa_test_util.h"
+
 static int parse(const char *s, cJSON **out, struct aa_diag *d)
 {
     return aa_json_parse(s, strlen(s), NULL, out, d);
 }
 
+static const struct aa_test_code vector_codes[] = {
+    {"AA_OK", AA_OK},
+    {"AA_E_LIMIT", AA_E_LIMIT},
+    {"AA_E_JSON_SYNTAX", AA_E_JSON_SYNTAX},
+    {"AA_E_JSON_DUPLICATE", AA_E_JSON_DUPLICATE},
+    {"AA_E_JSON_DEPTH", AA_E_JSON_DEPTH},
+    {"AA_E_JSON_TYPE", AA_E_JSON_TYPE},
+    {"AA_E_JSON_UTF8", AA_E_JSON_UTF8},
+};
+
 static int code_of(const char *name)
 {
-    static const struct {
-        const char *n;
-        int c;
-    } t[] = {{"AA_OK", AA_OK},
-             {"AA_E_LIMIT", AA_E_LIMIT},
-             {"AA_E_JSON_SYNTAX", AA_E_JSON_SYNTAX},
-             {"AA_E_JSON_DUPLICATE", AA_E_JSON_DUPLICATE},
-             {"AA_E_JSON_DEPTH", AA_E_JSON_DEPTH},
-             {"AA_E_JSON_TYPE", AA_E_JSON_TYPE},
-             {"AA_E_JSON_UTF8", AA_E_JSON_UTF8}};
-    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-        if (strcmp(t[i].n, name) == 0)
-            return t[i].c;
-    cr_assert_fail("unknown code name %s in vector", name);
-    return 1;
+    return aa_test_code_of(vector_codes, sizeof(vector_codes) / sizeof(vector_codes[0]), name);
 }
 
 static size_t unhex(const char *h, char *out, size_t cap)

@@ -23,21 +23,9 @@
 #include "json/aa_json.h"
 #include "jwk/aa_jwk.h"
 
-/* ---- helpers --------------------------------------------------------------- */
+#include "helpers/aa_test_util.h"
 
-static cJSON *load(const char *name)
-{
-    char path[512], *text = NULL;
-    size_t len = 0;
-    cJSON *root = NULL;
-    struct aa_diag d;
-    aa_snprintf(path, sizeof(path), "%s/jose/%s", AA_VECTORS_DIR, name);
-    cr_assert_eq(aa_read_file(path, 1 << 20, &text, &len), AA_OK, "read %s", path);
-    aa_diag_clear(&d);
-    cr_assert_eq(aa_json_parse(text, len, NULL, &root, &d), AA_OK, "%s: %s", name, d.msg);
-    free(text);
-    return root;
-}
+/* ---- helpers --------------------------------------------------------------- */
 
 static size_t unhex(const char *h, uint8_t *out, size_t cap)
 {
@@ -58,28 +46,24 @@ static void tohex(const uint8_t *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+static const struct aa_test_code vector_codes[] = {
+    {"AA_OK", AA_OK},
+    {"AA_E_LIMIT", AA_E_LIMIT},
+    {"AA_E_JSON_TYPE", AA_E_JSON_TYPE},
+    {"AA_E_JWK_KTY", AA_E_JWK_KTY},
+    {"AA_E_JWK_CRV", AA_E_JWK_CRV},
+    {"AA_E_JWK_MEMBER", AA_E_JWK_MEMBER},
+    {"AA_E_JWK_LENGTH", AA_E_JWK_LENGTH},
+    {"AA_E_JWK_PRIVATE", AA_E_JWK_PRIVATE},
+    {"AA_E_JWK_INVALID", AA_E_JWK_INVALID},
+    {"AA_E_JWKS_DUP_KID", AA_E_JWKS_DUP_KID},
+    {"AA_E_JWKS_NO_KID", AA_E_JWKS_NO_KID},
+    {"AA_E_JWKS_TOO_MANY", AA_E_JWKS_TOO_MANY},
+};
+
 static int code_of(const char *name)
 {
-    static const struct {
-        const char *n;
-        int c;
-    } t[] = {{"AA_OK", AA_OK},
-             {"AA_E_LIMIT", AA_E_LIMIT},
-             {"AA_E_JSON_TYPE", AA_E_JSON_TYPE},
-             {"AA_E_JWK_KTY", AA_E_JWK_KTY},
-             {"AA_E_JWK_CRV", AA_E_JWK_CRV},
-             {"AA_E_JWK_MEMBER", AA_E_JWK_MEMBER},
-             {"AA_E_JWK_LENGTH", AA_E_JWK_LENGTH},
-             {"AA_E_JWK_PRIVATE", AA_E_JWK_PRIVATE},
-             {"AA_E_JWK_INVALID", AA_E_JWK_INVALID},
-             {"AA_E_JWKS_DUP_KID", AA_E_JWKS_DUP_KID},
-             {"AA_E_JWKS_NO_KID", AA_E_JWKS_NO_KID},
-             {"AA_E_JWKS_TOO_MANY", AA_E_JWKS_TOO_MANY}};
-    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-        if (strcmp(t[i].n, name) == 0)
-            return t[i].c;
-    cr_assert_fail("unknown code name %s in vector", name);
-    return 1;
+    return aa_test_code_of(vector_codes, sizeof(vector_codes) / sizeof(vector_codes[0]), name);
 }
 
 static void jwk_from(const cJSON *obj, unsigned flags, struct aa_jwk *k)
@@ -122,7 +106,7 @@ static void sign_ok(enum aa_alg alg, const struct aa_jwk *k, const char *msg, ui
 /* RFC 7638 §3.1: the RSA example and its thumbprint, byte-exact. */
 Test(jwk, rfc7638_rsa_thumbprint)
 {
-    cJSON *v = load("rfc7638.json");
+    cJSON *v = aa_test_load_json("jose", "rfc7638.json");
     struct aa_jwk k;
     char tp[AA_JWK_THUMBPRINT_LEN + 1];
 
@@ -141,7 +125,7 @@ Test(jwk, rfc7638_rsa_thumbprint)
 /* RFC 8037 A.1-A.3: private and public key, thumbprint and its input. */
 Test(jwk, rfc8037_keys_and_thumbprint)
 {
-    cJSON *v = load("rfc8037.json");
+    cJSON *v = aa_test_load_json("jose", "rfc8037.json");
     struct aa_jwk priv, pub;
     char tp[AA_JWK_THUMBPRINT_LEN + 1], *js;
 
@@ -168,7 +152,7 @@ Test(jwk, rfc8037_keys_and_thumbprint)
 /* RFC 8032 §7.1 TEST 1, 2, 3 and SHA(abc): public key and signature byte-exact. */
 Test(jwk, rfc8032_ed25519_vectors_exact)
 {
-    cJSON *v = load("rfc8032.json"), *t;
+    cJSON *v = aa_test_load_json("jose", "rfc8032.json"), *t;
     int n = 0;
 
     cJSON_ArrayForEach(t, cJSON_GetObjectItem(v, "tests"))
@@ -221,7 +205,7 @@ Test(jwk, rfc8032_ed25519_vectors_exact)
 /* The TEST 1 secret is the RFC 8037 A.1 key (PROTOCOL.md §2.12). */
 Test(jwk, seed_key_equals_rfc8037_a1)
 {
-    cJSON *v = load("rfc8037.json");
+    cJSON *v = aa_test_load_json("jose", "rfc8037.json");
     static const uint8_t seed[32] = {0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60,
                                      0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4,
                                      0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19,
@@ -244,7 +228,7 @@ Test(jwk, seed_key_equals_rfc8037_a1)
 /* RFC 7515 A.2 (RS256) and A.3 (ES256): external signatures verify. */
 Test(jwk, rfc7515_rs256_es256_verify)
 {
-    cJSON *v = load("rfc7515.json");
+    cJSON *v = aa_test_load_json("jose", "rfc7515.json");
     const char *names[2] = {"a2", "a3"};
     enum aa_alg algs[2] = {AA_ALG_RS256, AA_ALG_ES256};
 
@@ -302,7 +286,7 @@ Test(jwk, hmac_and_hash_known_answers)
 
 Test(jwk, negative_jwk_vectors)
 {
-    cJSON *v = load("negative.json"), *e;
+    cJSON *v = aa_test_load_json("jose", "negative.json"), *e;
     int n = 0;
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(v, "jwk"))
     {
@@ -330,7 +314,7 @@ Test(jwk, negative_jwk_vectors)
 
 Test(jwk, negative_jwks_vectors)
 {
-    cJSON *v = load("negative.json"), *e;
+    cJSON *v = aa_test_load_json("jose", "negative.json"), *e;
     int n = 0;
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(v, "jwks"))
     {

@@ -31,6 +31,8 @@
 #include "json/aa_json.h"
 #include "server/aa_server.h"
 
+#include "helpers/aa_test_util.h"
+
 #define FORM_CT "application/x-www-form-urlencoded"
 #define DELEGATE_SUB "delegate-1"
 
@@ -66,14 +68,9 @@ static int64_t now(void)
     return aa_ref_clock_now(&E.clock);
 }
 
-static int64_t clock_cb(void *ctx)
-{
-    return aa_ref_clock_now(ctx);
-}
-
 static struct aa_clock sign_clock(void)
 {
-    struct aa_clock c = {clock_cb, &E.clock};
+    struct aa_clock c = {aa_test_ref_clock, &E.clock};
     return c;
 }
 

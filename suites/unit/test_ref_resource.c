@@ -27,6 +27,8 @@
 #include "jwk/aa_jwk.h"
 #include "server/aa_server.h"
 
+#include "helpers/aa_test_util.h"
+
 #define T0 1768786221 /* the seed's created time (PROFILE#2.12) */
 #define FORM_CT "application/x-www-form-urlencoded"
 #define DEFAULT_SCOPE "data.read data.write"
@@ -37,20 +39,6 @@
 static char *xstrdup(const char *s)
 {
     char *r = aa_strdup(s);
-    cr_assert_not_null(r);
-    return r;
-}
-
-static char *cat(const char *a, const char *b)
-{
-    struct aa_buf x;
-    char *r;
-
-    aa_buf_init(&x, 0);
-    aa_buf_adds(&x, a);
-    aa_buf_adds(&x, b);
-    cr_assert_eq(x.err, AA_OK);
-    r = aa_buf_detach(&x, NULL);
     cr_assert_not_null(r);
     return r;
 }
@@ -91,11 +79,6 @@ static void expect_body(const struct aa_http_response *r, const char *expected)
     cr_assert(cJSON_Compare(want, got, true), "body %.600s\nexpected %.600s", r->body, expected);
     cJSON_Delete(want);
     cJSON_Delete(got);
-}
-
-static int64_t clock_cb(void *ctx)
-{
-    return aa_ref_clock_now(ctx);
 }
 
 /* ---- the auth-server stub --------------------------------------------------- */
@@ -201,7 +184,7 @@ static void stub_exchange(struct stub_as *as, const struct aa_server_request *re
     }
     aa_key_resolver_disc(&kr, as->disc);
     memset(&tp, 0, sizeof(tp));
-    tp.clock = (struct aa_clock){clock_cb, as->clock};
+    tp.clock = (struct aa_clock){aa_test_ref_clock, as->clock};
     tp.aud_mode = AA_AUD_SINGLE_STRING;
     tp.resolver = &kr;
     tp.trusted_issuers = trusted;
@@ -352,11 +335,11 @@ static void stub_start(struct stub_as *as, struct aa_ref_clock *clk, const char 
     as->jwks = aa_buf_detach(&b, NULL);
     memset(&dopts, 0, sizeof(dopts));
     dopts.dev_mode = true;
-    dopts.clock = clock_cb;
+    dopts.clock = aa_test_ref_clock;
     dopts.clock_ctx = clk;
     cr_assert_not_null(as->disc = aa_disc_new(&dopts));
     memset(&no, 0, sizeof(no));
-    no.clock = (struct aa_clock){clock_cb, clk};
+    no.clock = (struct aa_clock){aa_test_ref_clock, clk};
     cr_assert_not_null(as->nonces = aa_nonce_cache_new(&no));
 }
 
@@ -433,18 +416,12 @@ static struct aa_ref_server *resource_start(struct env *e, const struct env_opts
 static void env_start(struct env *e, const struct env_opts *o)
 {
     struct aa_ref_agent_config ac;
-    struct aa_http_request hr;
-    struct aa_http_response r;
-    struct aa_http_headers h;
-    struct aa_buf body;
-    char *url;
-    cJSON *j;
     struct aa_diag d;
 
     memset(e, 0, sizeof(*e));
     e->clk.frozen = true;
     e->clk.value = T0;
-    e->aclk = (struct aa_clock){clock_cb, &e->clk};
+    e->aclk = (struct aa_clock){aa_test_ref_clock, &e->clk};
     stub_start(&e->as, &e->clk, NULL);
     aa_ref_agent_defaults(&ac);
     ac.c.clock = &e->clk;
@@ -457,29 +434,7 @@ static void env_start(struct env *e, const struct env_opts *o)
     cr_assert_not_null(e->http = aa_http_client_new(NULL));
 
     /* PROFILE#6.1: the delegate's agent token from the reference agent server. */
-    aa_buf_init(&body, 0);
-    aa_buf_adds(&body, "{\"sub\":\"delegate-1\",\"cnf_jwk\":");
-    cr_assert_eq(aa_jwk_to_json(&e->delegate, false, &body), AA_OK);
-    aa_buf_adds(&body, "}");
-    aa_http_headers_init(&h);
-    cr_assert_eq(aa_http_headers_add(&h, "Content-Type", "application/json"), AA_OK);
-    url = cat(aa_ref_url(e->agent), "/delegate/token");
-    memset(&hr, 0, sizeof(hr));
-    hr.method = "POST";
-    hr.url = url;
-    hr.headers = &h;
-    hr.body = body.p;
-    hr.body_len = body.len;
-    aa_http_response_init(&r);
-    cr_assert_eq(aa_http_send(e->http, &hr, &r, NULL), AA_OK);
-    cr_assert_eq(r.status, 200, "%s", r.body);
-    j = json_of(&r);
-    e->agent_token = xstrdup(aa_json_str(j, "agent_token"));
-    cJSON_Delete(j);
-    aa_http_response_cleanup(&r);
-    aa_http_headers_cleanup(&h);
-    aa_buf_free(&body);
-    free(url);
+    e->agent_token = aa_test_agent_token(e->http, e->agent, &e->delegate);
 }
 
 static void env_stop(struct env *e)
@@ -516,7 +471,7 @@ static void call_at(struct env *e, const char *base, struct call *c, struct aa_h
     struct aa_signed sg;
     struct aa_http_request hr;
     struct aa_diag d;
-    char *url = cat(base, c->path);
+    char *url = aa_test_cat(base, c->path);
     size_t blen = c->body ? (c->body_len ? c->body_len : strlen(c->body)) : 0;
 
     memset(&sg, 0, sizeof(sg));
@@ -917,7 +872,7 @@ Test(ref_resource, pseudonymous_credentials_on_identity_endpoints)
     expect_error(&r, 401, "invalid_key");
     expect_base_challenge(&r, true);
     /* F2.4 (INFO, D-15): jwks Mode 1 is pseudonymous. */
-    jwks_url = cat(aa_ref_url(e.agent), "/jwks.json");
+    jwks_url = aa_test_cat(aa_ref_url(e.agent), "/jwks.json");
     mode1.scheme = AA_SIGKEY_JWKS;
     mode1.jwks_url = jwks_url;
     mode1.kid = aa_ref_key(e.agent)->kid;
@@ -2016,7 +1971,7 @@ Test(ref_resource, exchange_end_to_end)
     cr_assert_geq(aa_ref_hits(e.res, "/.well-known/aauth-resource"), 1);
     cr_assert_eq(aa_ref_hits(e.res, "/data-exchange"), 1);
     /* -v: the outgoing requests appear as seed-style blocks (PROFILE#8). */
-    want = cat(">>> RESOURCE REQUEST to ", aa_ref_id(f.r2));
+    want = aa_test_cat(">>> RESOURCE REQUEST to ", aa_ref_id(f.r2));
     free(t1);
     aa_http_response_cleanup(&r);
     f7_stop(&e, &f);
@@ -2080,7 +2035,7 @@ Test(ref_resource, exchange_failures_are_502_with_the_step)
     /* The downstream answers something other than a 401 challenge. */
     memset(&f, 0, sizeof(f));
     env_start(&e, NULL);
-    jwks = cat(e.as.id, "/jwks.json");
+    jwks = aa_test_cat(e.as.id, "/jwks.json");
     {
         struct env_opts o = {0};
         o.downstream = jwks;

@@ -55,30 +55,13 @@
 #include "server/aa_server.h"
 #include "sf/aa_sf.h"
 
+#include "helpers/aa_test_util.h"
+
 #define T0 1768786221 /* the seed's created time (PROFILE#2.12) */
 #define FETCH_TIMEOUT_MS 1000L
 #define CLIENT_TIMEOUT_MS 20000L /* far above any fetch timeout: a safety net */
 
 /* ---- small helpers ------------------------------------------------------------ */
-
-static char *cat(const char *a, const char *b)
-{
-    struct aa_buf x;
-    char *r;
-
-    aa_buf_init(&x, 0);
-    aa_buf_adds(&x, a);
-    aa_buf_adds(&x, b);
-    cr_assert_eq(x.err, AA_OK);
-    r = aa_buf_detach(&x, NULL);
-    cr_assert_not_null(r);
-    return r;
-}
-
-static int64_t clock_cb(void *ctx)
-{
-    return aa_ref_clock_now(ctx);
-}
 
 /*
  * A TCP port on 127.0.0.1 that refuses connections: a socket bound but not
@@ -230,9 +213,9 @@ static void peer_start(struct peer *p)
     aa_diag_clear(&d);
     cr_assert_eq(aa_server_start(&o, &p->srv, &d), AA_OK, "peer: %s", d.msg);
     pthread_mutex_lock(&p->mu);
-    p->origin = cat(aa_server_origin(p->srv), "");
-    p->jwks_uri = cat(p->origin, "/jwks.json");
-    p->jwks_body = cat("{\"keys\":[]}", "");
+    p->origin = aa_test_cat(aa_server_origin(p->srv), "");
+    p->jwks_uri = aa_test_cat(p->origin, "/jwks.json");
+    p->jwks_body = aa_test_cat("{\"keys\":[]}", "");
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -243,10 +226,10 @@ static void peer_set(struct peer *p, enum peer_mode mode, const char *jwks_uri,
     p->mode = mode;
     if (jwks_uri != NULL) {
         free(p->jwks_uri);
-        p->jwks_uri = cat(jwks_uri, "");
+        p->jwks_uri = aa_test_cat(jwks_uri, "");
     }
     free(p->redirect_to);
-    p->redirect_to = redirect_to ? cat(redirect_to, "") : NULL;
+    p->redirect_to = redirect_to ? aa_test_cat(redirect_to, "") : NULL;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
 }
@@ -314,13 +297,7 @@ static void env_start(struct env *e, const char *agent_id)
     struct aa_ref_resource_config rc;
     struct aa_disc_opts dopts = {0};
     struct aa_http_client_opts copts = {0};
-    struct aa_http_request hr;
-    struct aa_http_response r;
-    struct aa_http_headers h;
-    struct aa_buf body;
     struct aa_diag d;
-    char *url;
-    cJSON *j = NULL;
 
     memset(e, 0, sizeof(*e));
     e->clk.frozen = true;
@@ -335,7 +312,7 @@ static void env_start(struct env *e, const char *agent_id)
     cr_assert_eq(aa_ref_agent_start(&ac, &e->agent, &d), AA_OK, "agent: %s", d.msg);
 
     dopts.dev_mode = true;
-    dopts.clock = clock_cb;
+    dopts.clock = aa_test_ref_clock;
     dopts.clock_ctx = &e->clk;
     dopts.timeout_ms = FETCH_TIMEOUT_MS;
     dopts.connect_timeout_ms = FETCH_TIMEOUT_MS;
@@ -353,30 +330,7 @@ static void env_start(struct env *e, const char *agent_id)
     copts.timeout_ms = CLIENT_TIMEOUT_MS;
     cr_assert_not_null(e->http = aa_http_client_new(&copts));
     /* PROFILE#6.1: the delegate's agent token (iss = |agent_id|). */
-    aa_buf_init(&body, 0);
-    aa_buf_adds(&body, "{\"sub\":\"delegate-1\",\"cnf_jwk\":");
-    cr_assert_eq(aa_jwk_to_json(&e->delegate, false, &body), AA_OK);
-    aa_buf_adds(&body, "}");
-    aa_http_headers_init(&h);
-    cr_assert_eq(aa_http_headers_add(&h, "Content-Type", "application/json"), AA_OK);
-    url = cat(aa_ref_url(e->agent), AA_REF_PATH_DELEGATE_TOKEN);
-    memset(&hr, 0, sizeof(hr));
-    hr.method = "POST";
-    hr.url = url;
-    hr.headers = &h;
-    hr.body = body.p;
-    hr.body_len = body.len;
-    aa_http_response_init(&r);
-    cr_assert_eq(aa_http_send(e->http, &hr, &r, NULL), AA_OK);
-    cr_assert_eq(r.status, 200, "%s", r.body);
-    cr_assert_eq(aa_json_parse(r.body, r.body_len, NULL, &j, NULL), AA_OK);
-    cr_assert_not_null(aa_json_str(j, "agent_token"));
-    e->token = cat(aa_json_str(j, "agent_token"), "");
-    cJSON_Delete(j);
-    aa_http_response_cleanup(&r);
-    aa_http_headers_cleanup(&h);
-    aa_buf_free(&body);
-    free(url);
+    e->token = aa_test_agent_token(e->http, e->agent, &e->delegate);
 }
 
 static void env_stop(struct env *e)
@@ -401,7 +355,7 @@ static void send_signed(struct env *e, const char *method, const char *path,
                         const struct aa_sign_cred *cred, const struct aa_http_headers *extra,
                         bool replace, const char *body, size_t body_len, struct aa_http_response *r)
 {
-    struct aa_clock ck = {clock_cb, &e->clk};
+    struct aa_clock ck = {aa_test_ref_clock, &e->clk};
     struct aa_sign_cred jwt = {0};
     struct aa_sign_request sr = {0};
     struct aa_sign_opts so = {0};
@@ -409,7 +363,7 @@ static void send_signed(struct env *e, const char *method, const char *path,
     struct aa_http_request hr;
     struct aa_signed sg;
     struct aa_diag d;
-    char *url = cat(aa_ref_url(e->res), path);
+    char *url = aa_test_cat(aa_ref_url(e->res), path);
 
     jwt.scheme = AA_SIGKEY_JWT;
     jwt.token = e->token;
@@ -574,13 +528,13 @@ static void hostile_jwks(const struct hostile_case *hc)
     char *dead_jwks;
 
     dead_port_open(&dead);
-    dead_jwks = cat(dead.origin, "/jwks.json");
+    dead_jwks = aa_test_cat(dead.origin, "/jwks.json");
     peer_start(&p);
     peer_start(&other);
     env_start(&e, p.origin);
     peer_serve_key(&p, aa_ref_key(e.agent));
     {
-        char *redir = cat(other.origin, "/jwks.json");
+        char *redir = aa_test_cat(other.origin, "/jwks.json");
         peer_set(&p, hc->mode, hc->mode == PEER_JWKS_DOWN ? dead_jwks : NULL, redir);
         free(redir);
     }
@@ -602,7 +556,7 @@ static void hostile_jwks(const struct hostile_case *hc)
 
     /* Recovery: the same peer, healthy again. */
     {
-        char *own = cat(p.origin, "/jwks.json");
+        char *own = aa_test_cat(p.origin, "/jwks.json");
         peer_set(&p, PEER_OK, own, NULL);
         free(own);
     }
@@ -965,7 +919,7 @@ Test(robust, slow_clients_closed_while_others_served, .timeout = 60)
     }
     /* Served while every slow connection is open and stalled. */
     cr_assert_not_null(http = aa_http_client_new(NULL));
-    url = cat(aa_server_origin(srv), "/");
+    url = aa_test_cat(aa_server_origin(srv), "/");
     aa_http_response_init(&r);
     for (int i = 0; i < 4; i++) {
         aa_diag_clear(&d);

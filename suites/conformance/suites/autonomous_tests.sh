@@ -39,91 +39,34 @@ if [ $# -ne 4 ]; then
 fi
 scenario=$1 RUNNER=$2 REF=$3 W=$4
 SUITES="--suite autonomous --suite consent --suite agent-is-resource --suite exchange"
-rm -rf "$W"
-mkdir -p "$W"
-nfail=0
-PIDS=""
+# shellcheck source=../tests/lib.sh
+. "$(dirname "$0")/../tests/lib.sh"
+need_python
 
-command -v python3 >/dev/null 2>&1 || { echo "python3 missing: skipped"; exit 77; }
-
-bad() { echo "FAIL: $*" >&2; nfail=$((nfail + 1)); }
-good() { echo "ok: $*"; }
-
-stop_refs() {
-  for p in $PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  PIDS=""
-}
-trap stop_refs EXIT INT TERM
-
-# conf WANT NAME ARGS...: run the runner, keep its output, check the status
-# and that no sanitizer complained.
+# conf WANT NAME ARGS...: the runner with ARGS (see run)
 conf() {
-  want=$1 name=$2
+  conf_want=$1 conf_name=$2
   shift 2
-  "$RUNNER" "$@" >"$W/$name.out" 2>"$W/$name.err"
-  got=$?
-  if [ "$got" -ne "$want" ]; then
-    bad "$name: exit $got, expected $want"
-    tail -n 40 "$W/$name.out" >&2
-    tail -n 20 "$W/$name.err" >&2
-  else
-    good "$name: exit $got"
-  fi
-  if grep -qE "Sanitizer|runtime error:" "$W/$name.err"; then
-    bad "$name: sanitizer report"
-    head -n 40 "$W/$name.err" >&2
-  fi
-}
-
-# start NAME ARGS...: start aauth-reference, wait for its startup lines
-# (one per role in --roles) and set URL_<role> for each ("resource",
-# "auth").
-start() {
-  name=$1
-  shift
-  fifo="$W/$name.fifo"
-  rm -f "$fifo"
-  mkfifo "$fifo" || return 1
-  "$REF" "$@" -q >"$fifo" 2>"$W/$name.err" &
-  PIDS="$PIDS $!"
-  exec 3<"$fifo"
-  URL_resource="" URL_auth=""
-  n=$(echo "$ROLES" | tr ',' '\n' | grep -c .)
-  while [ "$n" -gt 0 ]; do
-    n=$((n - 1))
-    if ! IFS= read -r line <&3; then
-      exec 3<&-
-      bad "$name: aauth-reference did not start: $(cat "$W/$name.err")"
-      return 1
-    fi
-    url=$(echo "$line" | awk '{for (i = 1; i <= NF; i++) if ($i ~ /^http/) { print $i; exit }}')
-    case "$line" in
-    resource*) URL_resource=$url ;;
-    auth*) URL_auth=$url ;;
-    esac
-  done
-  exec 3<&-
-  return 0
+  run "$conf_want" "$conf_name" "$RUNNER" "$@"
 }
 
 # the F3-F7 topology as three external processes; $1: fault list or "".
 topology() {
   fa=""
   [ -n "$1" ] && fa="--fault $1"
-  ROLES=auth
-  start p1 --roles auth --auth-port 0 $fa || return 1
-  AS1=$URL_auth
-  ROLES=resource,auth
-  start p2 --roles resource,auth --resource-port 0 --auth-port 0 --consent user $fa || return 1
-  RC=$URL_resource ASC=$URL_auth
-  start p3 --roles resource,auth --resource-port 0 --auth-port 0 --trust "$AS1" $fa || return 1
-  R2=$URL_resource AS2=$URL_auth
+  ref_start p1 1 --roles auth --auth-port 0 $fa || return 1
+  AS1=$(ref_url p1 auth)
+  ref_start p2 2 --roles resource,auth --resource-port 0 --auth-port 0 --consent user $fa ||
+    return 1
+  RC=$(ref_url p2 resource) ASC=$(ref_url p2 auth)
+  ref_start p3 2 --roles resource,auth --resource-port 0 --auth-port 0 --trust "$AS1" $fa ||
+    return 1
+  R2=$(ref_url p3 resource) AS2=$(ref_url p3 auth)
   # R1 names AS1 and calls R2 through its F7 trigger (PROFILE#6.7): the
   # runs declare resource=data-exchange
-  ROLES=resource
-  start p1r --roles resource --resource-port 0 --auth-server "$AS1" --downstream "$R2" $fa ||
-    return 1
-  R1=$URL_resource
+  ref_start p1r 1 --roles resource --resource-port 0 --auth-server "$AS1" --downstream "$R2" \
+    $fa || return 1
+  R1=$(ref_url p1r resource)
   return 0
 }
 
@@ -144,9 +87,9 @@ expect_only_pass() {
   n=$(outcomes "$W/$1/report.json" | grep -c .)
   other=$(outcomes "$W/$1/report.json" | grep -v '=PASS$')
   if [ "$n" -gt 0 ] && [ -z "$other" ]; then
-    good "$1: $n checks, all PASS"
+    ok "$1: $n checks, all PASS"
   else
-    bad "$1: $n checks, not all PASS: $other"
+    fail "$1: $n checks, not all PASS: $other"
   fi
 }
 
@@ -154,9 +97,9 @@ expect_only_pass() {
 expect_outcome() {
   got=$(outcomes "$W/$1/report.json" | grep "^$2=" | cut -d= -f2)
   if [ "$got" = "$3" ]; then
-    good "$1: $2 $3"
+    ok "$1: $2 $3"
   else
-    bad "$1: $2 is ${got:-missing}, expected $3"
+    fail "$1: $2 is ${got:-missing}, expected $3"
   fi
 }
 
@@ -204,11 +147,11 @@ ORIGIN = "http://127.0.0.1:%d" % srv.server_address[1]
 print("auth server   " + ORIGIN, flush=True)
 srv.serve_forever()
 EOF
-  PIDS="$PIDS $!"
+  REF_PIDS="$REF_PIDS $!"
   exec 3<"$fifo"
   if ! IFS= read -r line <&3; then
     exec 3<&-
-    bad "stand-in auth server did not start: $(cat "$W/ui.err")"
+    fail "stand-in auth server did not start: $(cat "$W/ui.err")"
     return 1
   fi
   exec 3<&-
@@ -223,8 +166,8 @@ selftest)
   listed=$("$RUNNER" $SUITES --list=json |
     python3 -c 'import json,sys; print(len(json.load(sys.stdin)["checks"]))')
   ran=$(outcomes "$W/self/report.json" | grep -c .)
-  if [ "$listed" = "$ran" ]; then good "selftest: $ran checks = --list=json"; else
-    bad "selftest: $ran results, --list=json has $listed"; fi
+  if [ "$listed" = "$ran" ]; then ok "selftest: $ran checks = --list=json"; else
+    fail "selftest: $ran results, --list=json has $listed"; fi
   for id in consent.code.reuse-rejected consent.deny.access-denied consent.deny.state-echoed \
     exchange.untrusted-upstream.rejected exchange.response.no-refresh-token \
     exchange.t2.act-agent exchange.t2.act-agent-delegate exchange.t2.times \
@@ -238,12 +181,12 @@ selftest)
   conf 0 self_agent $SUITES --suite metadata --verbose --report-dir "$W/self_agent"
   expect_only_pass self_agent
   if grep -q "embedded agent server .* (the harness signs with its key" "$W/self_agent.out"; then
-    good "self_agent: the embedded agent's key was used"
+    ok "self_agent: the embedded agent's key was used"
   else
-    bad "self_agent: the embedded agent server was not used as AG"
+    fail "self_agent: the embedded agent server was not used as AG"
   fi
   # the negatives were really sent: their refusals are in the transcripts
-  python3 - "$W/self/report.json" <<'EOF' || bad "selftest: negative evidence missing"
+  python3 - "$W/self/report.json" <<'EOF' || fail "selftest: negative evidence missing"
 import json, sys
 checks = {c["id"]: c for c in json.load(open(sys.argv[1]))["checks"]}
 want = {
@@ -271,12 +214,12 @@ seed_report)
     "TEST 3: Verify 'act' Claim in Exchanged Token" \
     "PASSED: TEST 1: User Delegation Flow" "PASSED: TEST 3: Verify 'act' Claim" \
     "Total: 2 | Passed: 2 | Failed: 0" "Total: 3 | Passed: 3 | Failed: 0"; do
-    if grep -qF "$banner" "$W/seed.out"; then good "seed report: $banner"; else
-      bad "seed report lacks: $banner"; fi
+    if grep -qF "$banner" "$W/seed.out"; then ok "seed report: $banner"; else
+      fail "seed report lacks: $banner"; fi
   done
   ;;
 external)
-  topology "" || exit 1
+  topology "" || { fail "the reference servers did not start"; finish "$scenario"; }
   conf 0 ext_both $SUITES --target-resource "$R1" --target-auth-server "$AS1" \
     --declare resource=data-exchange \
     --instance resource-consent="$RC" --instance auth-consent="$ASC" \
@@ -285,7 +228,7 @@ external)
   conf 0 ext_as $SUITES --target-auth-server "$AS1" --instance auth-consent="$ASC" \
     --instance auth2="$AS2" --report-dir "$W/ext_as"
   expect_only_pass ext_as
-  stop_refs
+  ref_stop_all
   ;;
 faults)
   # fault -> ids that must FAIL with every role of the topology broken
@@ -296,7 +239,7 @@ faults)
     "jwks-private:autonomous.resource-token.valid autonomous.auth-token.valid exchange.t2.valid"; do
     fault=${spec%%:*}
     ids=${spec#*:}
-    topology "$fault" || exit 1
+    topology "$fault" || { fail "$fault: the reference servers did not start"; finish "$scenario"; }
     conf 1 "f_$fault" $SUITES --target-resource "$R1" --target-auth-server "$AS1" \
       --declare resource=data-exchange \
       --instance resource-consent="$RC" --instance auth-consent="$ASC" \
@@ -304,14 +247,14 @@ faults)
     for id in $ids; do expect_outcome "f_$fault" "$id" FAIL; done
     # a fault in one behaviour is never reported as a harness error
     errs=$(outcomes "$W/f_$fault/report.json" | grep '=ERROR$')
-    if [ -z "$errs" ]; then good "f_$fault: no ERROR"; else bad "f_$fault: ERROR results: $errs"; fi
-    stop_refs
+    if [ -z "$errs" ]; then ok "f_$fault: no ERROR"; else fail "f_$fault: ERROR results: $errs"; fi
+    ref_stop_all
   done
   # code-reuse breaks only that: every other consent check still PASSes
   other=$(outcomes "$W/f_code-reuse/report.json" | grep -v '=PASS$' |
     grep -v '^consent.code.reuse-rejected=')
-  if [ -z "$other" ]; then good "code-reuse: only consent.code.reuse-rejected fails"; else
-    bad "code-reuse: other results changed: $other"; fi
+  if [ -z "$other" ]; then ok "code-reuse: only consent.code.reuse-rejected fails"; else
+    fail "code-reuse: other results changed: $other"; fi
   ;;
 consent_ui)
   start_ui_as || exit 1
@@ -324,7 +267,7 @@ consent_ui)
     agent-is-resource.auth-token.identity-claims agent-is-resource.delegate.token; do
     expect_outcome ui "$id" SKIP
   done
-  python3 - "$W/ui/report.json" <<'EOF' || bad "consent_ui: SKIP reason missing"
+  python3 - "$W/ui/report.json" <<'EOF' || fail "consent_ui: SKIP reason missing"
 import json, sys
 c = {x["id"]: x for x in json.load(open(sys.argv[1]))["checks"]}
 msg = c["consent.redirect.status"]["message"] or ""
@@ -338,14 +281,4 @@ EOF
   ;;
 esac
 
-stop_refs
-# the reference processes must not have complained either (ASan builds)
-if grep -lE "Sanitizer|runtime error:" "$W"/*.err >/dev/null 2>&1; then
-  bad "a sanitizer report in $(grep -lE "Sanitizer|runtime error:" "$W"/*.err | tr '\n' ' ')"
-fi
-if [ "$nfail" -ne 0 ]; then
-  echo "$scenario: $nfail failure(s)" >&2
-  exit 1
-fi
-echo "$scenario: all passed"
-exit 0
+finish "$scenario"

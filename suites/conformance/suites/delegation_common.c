@@ -212,31 +212,7 @@ bool dlg_http_ok(const struct aa_check *c, int rc, const struct aa_diag *d,
 
 void dlg_not_evaluated(const struct aa_check *prereq, const struct aa_check *const *checks)
 {
-    bool rec = false;
-    enum aa_outcome po = prereq != NULL ? aa_check_outcome(prereq, &rec) : AA_OUT_ERROR;
-
-    for (const struct aa_check *const *p = checks; p != NULL && *p != NULL; p++) {
-        char msg[600];
-        bool done = false;
-        enum aa_outcome o;
-
-        aa_check_outcome(*p, &done);
-        if (done || *p == prereq)
-            continue;
-        if (!rec || po == AA_OUT_ERROR)
-            o = AA_OUT_ERROR;
-        else if (po == AA_OUT_SKIP)
-            o = AA_OUT_SKIP;
-        else
-            o = dlg_violation(*p);
-        if (prereq == NULL)
-            aa_snprintf(msg, sizeof(msg), "not evaluated: the case never reached this check");
-        else
-            aa_snprintf(msg, sizeof(msg), "not evaluated: prerequisite %s %s", prereq->id,
-                        !rec ? "was not recorded" : aa_outcome_name(po));
-        record_titled(*p, o, NULL, o == AA_OUT_ERROR || o == AA_OUT_SKIP ? NULL : "not evaluated",
-                      NULL, msg);
-    }
+    aa_check_not_evaluated_titled(prereq, checks);
 }
 
 bool dlg_held(const struct aa_check *c)

@@ -27,104 +27,16 @@ if [ $# -ne 5 ]; then
   exit 2
 fi
 scenario=$1 R=$2 REF=$3 SHARED=$4 W=$5
-rm -rf "$W"
-mkdir -p "$W"
-failures=0
-REF_PIDS=""
-
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
-
-cleanup() {
-  for p in $REF_PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  REF_PIDS=""
-}
-trap cleanup EXIT
-trap 'cleanup; exit 130' INT TERM
-
-# run WANT_STATUS NAME CMD...: stdout/stderr go to $W/NAME.out / .err
-run() {
-  want=$1 name=$2
-  shift 2
-  "$@" >"$W/$name.out" 2>"$W/$name.err"
-  got=$?
-  if [ "$got" -eq "$want" ]; then
-    ok "$name: exit $got"
-  else
-    fail "$name: exit $got, expected $want: $*"
-    echo "--- stdout" >&2; tail -n 60 "$W/$name.out" >&2
-    echo "--- stderr" >&2; tail -n 40 "$W/$name.err" >&2
-  fi
-  if grep -qE "Sanitizer|runtime error:" "$W/$name.err"; then
-    fail "$name: sanitizer report on stderr"
-    sed -n 1,60p "$W/$name.err" >&2
-  fi
-}
-
-# has NAME FILE TEXT: FILE holds the line TEXT exactly
-has_line() {
-  if grep -qxF -- "$3" "$2"; then ok "$1"; else fail "$1: line \"$3\" not in $2"; fi
-}
-# contains NAME FILE TEXT: FILE holds TEXT somewhere
-contains() {
-  if grep -qF -- "$3" "$2"; then ok "$1"; else fail "$1: \"$3\" not in $2"; fi
-}
-lacks() {
-  if grep -qF -- "$3" "$2"; then fail "$1: \"$3\" unexpectedly in $2"; else ok "$1"; fi
-}
-
-need_python() {
-  command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 not installed" >&2; exit 77; }
-}
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# start_ref NAME NLINES ARGS...: start aauth-reference, wait for its NLINES
-# startup lines ("<role> <url> id=<id>") through a FIFO; they end up in
-# $W/NAME.lines. Returns 1 when it exits before printing them.
-start_ref() {
-  name=$1 n=$2
-  shift 2
-  fifo="$W/$name.fifo"
-  rm -f "$fifo"
-  mkfifo "$fifo" || return 1
-  "$REF" "$@" -q >"$fifo" 2>"$W/$name.err" &
-  REF_PIDS="$REF_PIDS $!"
-  exec 3<"$fifo"
-  : >"$W/$name.lines"
-  i=0
-  while [ "$i" -lt "$n" ]; do
-    if ! IFS= read -r line <&3; then
-      exec 3<&-
-      echo "aauth-reference $* stopped before it listened:" >&2
-      cat "$W/$name.err" >&2
-      return 1
-    fi
-    echo "$line" >>"$W/$name.lines"
-    i=$((i + 1))
-  done
-  # keep draining its stdout so a later line can never block it
-  cat <&3 >/dev/null &
-  exec 3<&-
-  return 0
-}
-
-# id_of NAME ROLE: the identifier a started reference printed for ROLE
-id_of() {
-  awk -v r="$2" '$1 == r { for (i = 2; i <= NF; i++) if ($i ~ /^id=/) print substr($i, 4) }' \
-    "$W/$1.lines"
-}
+# shellcheck source=../tests/lib.sh
+. "$(dirname "$0")/../tests/lib.sh"
 
 # outcomes NAME REPORT WANT_JSON: python assertion over report.json:
 # WANT_JSON maps check ids (or "*" for every other check of the three
 # suites) to the allowed outcomes.
 outcomes() {
-  name=$1
-  if python3 - "$2" "$3" >"$W/$name.py.out" 2>&1 <<'EOF'
-import json, sys
-rep = json.load(open(sys.argv[1], encoding="utf-8"))
+  py "$1" "$2" "$3" <<EOF
+$LOAD
+rep = load(sys.argv[1])
 want = json.loads(sys.argv[2])
 suites = ("delegation", "identity", "pseudonymous")
 seen = 0
@@ -144,7 +56,6 @@ if seen == 0:
 print("\n".join(bad) if bad else "%d checks as expected" % seen)
 sys.exit(1 if bad else 0)
 EOF
-  then ok "$name"; else fail "$name"; cat "$W/$name.py.out" >&2; fi
 }
 
 SEED_FILE="$SHARED/seed/flow-06-agent-delegation.txt"
@@ -236,10 +147,10 @@ external)
   need_python
   [ -x "$REF" ] || { echo "SKIP: aauth-reference not built" >&2; exit 77; }
   # 1. the resource under test, trusting the embedded auth server on AS_PORT
-  AS_PORT=$(free_port)
-  start_ref r1 1 --roles resource --resource-port 0 --auth-server "http://127.0.0.1:$AS_PORT" ||
+  AS_PORT=$(free_ports 1)
+  ref_start r1 1 --roles resource --resource-port 0 --auth-server "http://127.0.0.1:$AS_PORT" ||
     { fail "reference resource did not start"; exit 1; }
-  RID=$(id_of r1 resource)
+  RID=$(ref_id r1 resource)
   run 0 ext_resource "$R" --target-resource "$RID" --listen "auth-server=127.0.0.1:$AS_PORT" \
     --suite delegation --suite identity --suite pseudonymous --report-dir "$W/r1" --no-color
   outcomes ext_resource_outcomes "$W/r1/report.json" \
@@ -249,45 +160,45 @@ external)
       "identity.identified.keys-fetched": ["PASS"],
       "delegation.rotation.old-token-rejected": ["PASS"]}'
   lacks ext_resource_only_resource "$W/ext_resource.out" "delegation.agent-token.typ"
-  cleanup
+  ref_stop_all
 
   # 2. all three roles under test
-  start_ref all 3 --agent-port 0 --resource-port 0 --auth-port 0 ||
+  ref_start all 3 --agent-port 0 --resource-port 0 --auth-port 0 ||
     { fail "reference servers did not start"; exit 1; }
-  AG=$(id_of all agent) RS=$(id_of all resource) AS=$(id_of all auth)
+  AG=$(ref_id all agent) RS=$(ref_id all resource) AS=$(ref_id all auth)
   run 0 ext_all "$R" --target-agent-server "$AG" --target-resource "$RS" --target-auth-server "$AS" \
     --suite delegation --suite identity --suite pseudonymous --report-dir "$W/all" --no-color
   outcomes ext_all_outcomes "$W/all/report.json" \
     '{"*": ["PASS"], "pseudonymous.public.rate-limited": ["SKIP"],
       "pseudonymous.public.signed-accepted": ["SKIP"], "delegation.agent-token.typ": ["PASS"],
       "delegation.refresh.other-sub": ["PASS"], "identity.agent-metadata.identifier": ["PASS"]}'
-  cleanup
+  ref_stop_all
 
   # 3. the same checks catch a broken peer (one fault per role)
-  start_ref fa 1 --roles agent --agent-port 0 --fault exp-beyond-expires-in ||
+  ref_start fa 1 --roles agent --agent-port 0 --fault exp-beyond-expires-in ||
     { fail "faulty agent server did not start"; exit 1; }
-  run 1 fault_agent "$R" --target-agent-server "$(id_of fa agent)" --suite delegation \
+  run 1 fault_agent "$R" --target-agent-server "$(ref_id fa agent)" --suite delegation \
     --report-dir "$W/fa" --no-color
   outcomes fault_agent_outcomes "$W/fa/report.json" \
     '{"*": ["PASS"], "delegation.agent-token.exp-lifetime": ["FAIL"]}'
-  cleanup
-  AS_PORT=$(free_port)
-  start_ref fr 1 --roles resource --resource-port 0 --auth-server "http://127.0.0.1:$AS_PORT" \
+  ref_stop_all
+  AS_PORT=$(free_ports 1)
+  ref_start fr 1 --roles resource --resource-port 0 --auth-server "http://127.0.0.1:$AS_PORT" \
     --fault no-challenge || { fail "faulty resource did not start"; exit 1; }
-  run 1 fault_resource "$R" --target-resource "$(id_of fr resource)" \
+  run 1 fault_resource "$R" --target-resource "$(ref_id fr resource)" \
     --listen "auth-server=127.0.0.1:$AS_PORT" --suite pseudonymous --suite identity \
     --report-dir "$W/fr" --no-color
   outcomes fault_resource_outcomes "$W/fr/report.json" \
     '{"*": ["PASS", "SKIP"], "pseudonymous.unsigned.challenge": ["FAIL"],
       "identity.pseudonymous.challenge": ["FAIL"], "identity.mode1.identity-endpoint": ["INFO"]}'
-  cleanup
-  start_ref fs 1 --roles auth --auth-port 0 --fault refresh-any-agent ||
+  ref_stop_all
+  ref_start fs 1 --roles auth --auth-port 0 --fault refresh-any-agent ||
     { fail "faulty auth server did not start"; exit 1; }
-  AS=$(id_of fs auth)
+  AS=$(ref_id fs auth)
   run 1 fault_auth "$R" --target-auth-server "$AS" --suite delegation --report-dir "$W/fs" --no-color
   outcomes fault_auth_outcomes "$W/fs/report.json" \
     '{"*": ["PASS"], "delegation.refresh.other-sub": ["FAIL"]}'
-  cleanup
+  ref_stop_all
   ;;
 
 *)
@@ -296,8 +207,4 @@ external)
   ;;
 esac
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures failure(s)" >&2
-  exit 1
-fi
-exit 0
+finish "$scenario"

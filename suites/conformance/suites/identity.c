@@ -25,9 +25,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "delegation_common.h"
+#include "md_common.h"
 
 #define ID_CHECK(name, id_, test_, role_, level_, spec_, rfc_, title_, expect_, line_)             \
     AA_CHECK(name, .id = id_, .suite = "identity", .title = title_, .role = role_,                 \
@@ -119,11 +119,9 @@ ID_CHECK(mode1_jwks, "identity.mode1.identity-endpoint", 0, AA_ROLE_RESOURCE, AA
 
 static void check_jwks_doc(const struct aa_http_response *resp)
 {
-    static const char *const priv[] = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"};
     cJSON *doc = dlg_json_body(resp);
-    const cJSON *keys = cJSON_GetObjectItemCaseSensitive(doc, "keys"), *k, *o;
-    struct aa_buf bad_priv, bad_kid;
-    int i = 0;
+    const cJSON *keys = cJSON_GetObjectItemCaseSensitive(doc, "keys");
+    struct md_jwks_scan scan;
 
     if (!cJSON_IsArray(keys)) {
         dlg_fail(&jwks_status, NULL, doc == NULL ? "not a JSON object" : "no \"keys\" array", NULL);
@@ -131,56 +129,24 @@ static void check_jwks_doc(const struct aa_http_response *resp)
         cJSON_Delete(doc);
         return;
     }
-    aa_buf_init(&bad_priv, 4096);
-    aa_buf_init(&bad_kid, 4096);
-    cJSON_ArrayForEach(k, keys)
-    {
-        const char *kid = aa_json_str(k, "kid");
-        int j = 0;
-
-        for (size_t m = 0; m < sizeof(priv) / sizeof(priv[0]); m++)
-            if (cJSON_GetObjectItemCaseSensitive(k, priv[m]) != NULL)
-                aa_buf_printf(&bad_priv, "%skeys[%d] has \"%s\"", bad_priv.len ? "; " : "", i,
-                              priv[m]);
-        if (kid == NULL || *kid == '\0')
-            aa_buf_printf(&bad_kid, "%skeys[%d] has no kid", bad_kid.len ? "; " : "", i);
-        else
-            cJSON_ArrayForEach(o, keys)
-            {
-                const char *ok = aa_json_str(o, "kid");
-                if (j < i && ok != NULL && strcmp(ok, kid) == 0)
-                    aa_buf_printf(&bad_kid, "%skid \"%s\" repeats", bad_kid.len ? "; " : "", kid);
-                j++;
-            }
-        i++;
-    }
-    if (bad_priv.len == 0)
-        aa_check_pass(&jwks_public, "%d key%s", i, i == 1 ? "" : "s");
+    md_jwks_scan(keys, 0, &scan);
+    if (scan.priv.len == 0)
+        aa_check_pass(&jwks_public, "%d key%s", scan.n, scan.n == 1 ? "" : "s");
     else
-        dlg_fail(&jwks_public, NULL, bad_priv.p,
+        dlg_fail(&jwks_public, NULL, scan.priv.p,
                  "a published private key must be considered compromised");
-    if (bad_kid.len == 0)
-        aa_check_pass(&jwks_kids, "%d kid%s", i, i == 1 ? "" : "s");
+    if (scan.kid.len == 0)
+        aa_check_pass(&jwks_kids, "%d kid%s", scan.n, scan.n == 1 ? "" : "s");
     else
-        dlg_fail(&jwks_kids, NULL, bad_kid.p, NULL);
-    aa_buf_free(&bad_priv);
-    aa_buf_free(&bad_kid);
+        dlg_fail(&jwks_kids, NULL, scan.kid.p, NULL);
+    md_jwks_scan_free(&scan);
     cJSON_Delete(doc);
 }
 
 static bool json_media(const struct aa_http_response *resp, bool jwk_set)
 {
-    const char *ct = aa_http_headers_get(&resp->headers, "Content-Type");
-    size_t n;
-
-    if (ct == NULL)
-        return false;
-    n = strcspn(ct, ";");
-    while (n > 0 && ct[n - 1] == ' ')
-        n--;
-    /* media types compare case-insensitively (RFC9110#8.3.1) */
-    return (n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
-           (jwk_set && n == 24 && strncasecmp(ct, "application/jwk-set+json", 24) == 0);
+    return md_resp_media_type_is(resp, "application/json") ||
+           (jwk_set && md_resp_media_type_is(resp, "application/jwk-set+json"));
 }
 
 AA_CASE(identity, agent_metadata, .title = "Agent identity F2 TEST 1: metadata and JWKS",

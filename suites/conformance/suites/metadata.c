@@ -13,11 +13,11 @@
  * is never missing from the report.
  */
 #include <string.h>
-#include <strings.h>
 
 #include "aa_runner.h"
 #include "json/aa_json.h"
 #include "jwk/aa_jwk.h"
+#include "md_common.h"
 
 /* ---- agent metadata (PROFILE#3 "Agent") ---------------------------------- */
 
@@ -85,28 +85,12 @@ AA_CHECK(md_jwks_ed25519, .id = "metadata.agent-jwks.ed25519", .suite = "metadat
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* The media type of |ct| (before ';', trimmed) equals |want|, ignoring case
- * (RFC 9110 §8.3.1). */
-static bool media_type_is(const char *ct, const char *want)
-{
-    size_t n;
-
-    if (ct == NULL)
-        return false;
-    while (*ct == ' ' || *ct == '\t')
-        ct++;
-    n = strcspn(ct, ";");
-    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
-        n--;
-    return n == strlen(want) && strncasecmp(ct, want, n) == 0;
-}
-
 static void expect_json_ctype(const struct aa_check *c, const struct aa_http_response *resp,
                               bool jwk_set)
 {
     const char *ct = aa_http_headers_get(&resp->headers, "Content-Type");
-    bool ok = media_type_is(ct, "application/json") ||
-              (jwk_set && media_type_is(ct, "application/jwk-set+json"));
+    bool ok = md_media_type_is(ct, "application/json") ||
+              (jwk_set && md_media_type_is(ct, "application/jwk-set+json"));
 
     if (ok)
         aa_check_pass(c, "%s", ct);
@@ -180,14 +164,12 @@ static void check_user_auth_members(const cJSON *doc)
  * then the library's full JWK Set validation. */
 static void check_jwks(const struct aa_http_response *resp)
 {
-    static const char *const priv[] = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"};
-    struct aa_buf bad_priv, bad_kid;
+    struct md_jwks_scan scan;
     struct aa_jwks set = {0};
     struct aa_diag d;
     cJSON *doc = NULL;
-    const cJSON *keys, *k;
-    bool ed25519 = false;
-    int i = 0, rc;
+    const cJSON *keys;
+    int rc;
 
     expect_json_ctype(&md_jwks_ctype, resp, true);
     aa_diag_clear(&d);
@@ -205,53 +187,24 @@ static void check_jwks(const struct aa_http_response *resp)
         cJSON_Delete(doc);
         return;
     }
-    aa_buf_init(&bad_priv, 4096);
-    aa_buf_init(&bad_kid, 4096);
-    cJSON_ArrayForEach(k, keys)
-    {
-        const char *kid = aa_json_str(k, "kid");
-        const char *kty = aa_json_str(k, "kty"), *crv = aa_json_str(k, "crv");
-        const cJSON *other;
-
-        for (size_t m = 0; m < sizeof(priv) / sizeof(priv[0]); m++)
-            if (cJSON_GetObjectItemCaseSensitive(k, priv[m]) != NULL)
-                aa_buf_printf(&bad_priv, "%skeys[%d] (kid %s) has \"%s\"", bad_priv.len ? "; " : "",
-                              i, kid ? kid : "none", priv[m]);
-        if (kid == NULL || *kid == '\0') {
-            aa_buf_printf(&bad_kid, "%skeys[%d] has no kid", bad_kid.len ? "; " : "", i);
-        } else {
-            int j = 0;
-            cJSON_ArrayForEach(other, keys)
-            {
-                const char *ok = aa_json_str(other, "kid");
-                if (j < i && ok != NULL && strcmp(ok, kid) == 0)
-                    aa_buf_printf(&bad_kid, "%skid \"%s\" repeats (keys[%d] and keys[%d])",
-                                  bad_kid.len ? "; " : "", kid, j, i);
-                j++;
-            }
-        }
-        if (kty != NULL && crv != NULL && strcmp(kty, "OKP") == 0 && strcmp(crv, "Ed25519") == 0)
-            ed25519 = true;
-        i++;
-    }
-    if (bad_priv.len == 0)
-        aa_check_pass(&md_jwks_public, "%d public key%s", i, i == 1 ? "" : "s");
+    md_jwks_scan(keys, MD_JWKS_NAME_KID | MD_JWKS_REPEAT_AT, &scan);
+    if (scan.priv.len == 0)
+        aa_check_pass(&md_jwks_public, "%d public key%s", scan.n, scan.n == 1 ? "" : "s");
     else
-        aa_check_fail(&md_jwks_public, md_jwks_public.expect, bad_priv.p,
+        aa_check_fail(&md_jwks_public, md_jwks_public.expect, scan.priv.p,
                       "a published private key must be considered compromised: rotate it");
-    if (bad_kid.len == 0)
-        aa_check_pass(&md_jwks_kids, "%d unique kid%s", i, i == 1 ? "" : "s");
+    if (scan.kid.len == 0)
+        aa_check_pass(&md_jwks_kids, "%d unique kid%s", scan.n, scan.n == 1 ? "" : "s");
     else
-        aa_check_fail(&md_jwks_kids, md_jwks_kids.expect, bad_kid.p, NULL);
-    aa_expect_true(&md_jwks_ed25519, ed25519, md_jwks_ed25519.expect,
-                   ed25519 ? "an OKP/Ed25519 key is present"
-                           : "no key with kty OKP and crv Ed25519");
+        aa_check_fail(&md_jwks_kids, md_jwks_kids.expect, scan.kid.p, NULL);
+    aa_expect_true(&md_jwks_ed25519, scan.ed25519, md_jwks_ed25519.expect,
+                   scan.ed25519 ? "an OKP/Ed25519 key is present"
+                                : "no key with kty OKP and crv Ed25519");
     aa_diag_clear(&d);
     rc = aa_jwks_parse(resp->body, resp->body_len, &set, &d);
     aa_expect_ok(&md_jwks_valid, rc, &d);
     aa_jwks_cleanup(&set);
-    aa_buf_free(&bad_priv);
-    aa_buf_free(&bad_kid);
+    md_jwks_scan_free(&scan);
     cJSON_Delete(doc);
 }
 

@@ -20,6 +20,7 @@
 #include "b64/aa_b64.h"
 #include "jose/aa_jose.h"
 #include "json/aa_json.h"
+#include "md_common.h"
 #include "neg_auth_util.h"
 
 #define DG(name, slug, title_, expect_)                                                            \
@@ -283,7 +284,7 @@ AA_CASE(neg_agent, delegate_token,
         aa_check_not_evaluated(&dg_ok, aa_conf_current_case()->checks);
         goto out;
     }
-    if (na_media_type_is(&resp, "application/json"))
+    if (md_resp_media_type_is(&resp, "application/json"))
         aa_check_pass(&is_ctype, "application/json");
     else
         aa_check_fail(&is_ctype, is_ctype.expect,
@@ -443,15 +444,6 @@ out:
 
 /* ---- metadata and JWKS -------------------------------------------------------------------- */
 
-static bool url_ok(const char *u)
-{
-    struct aa_url p;
-
-    if (u == NULL || aa_url_parse(u, strlen(u), 0, &p, NULL) != AA_OK)
-        return false;
-    return p.https || (aa_conf_dev_mode() && aa_http_host_is_loopback(p.host));
-}
-
 static void check_user_members(const cJSON *doc)
 {
     static const char *const strs[] = {"name", "logo_uri", "policy_uri", "tos_uri", "homepage"};
@@ -470,7 +462,7 @@ static void check_user_members(const cJSON *doc)
     const cJSON *arr = cJSON_IsArray(ru) ? ru : NULL;
     cJSON_ArrayForEach(it, arr)
     {
-        if (!cJSON_IsString(it) || !url_ok(it->valuestring))
+        if (!cJSON_IsString(it) || !md_url_usable(it->valuestring))
             aa_buf_printf(&bad, "%sredirect_uris entry %s is not an https URL", bad.len ? "; " : "",
                           cJSON_IsString(it) ? it->valuestring : "(non-string)");
     }
@@ -488,71 +480,16 @@ static void check_user_members(const cJSON *doc)
 
 static void check_jwks(const struct aa_http_response *resp)
 {
-    static const char *const priv[] = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"};
-    struct aa_buf bp, bk;
-    struct aa_jwks set;
-    struct aa_diag d;
-    cJSON *doc = NULL;
-    const cJSON *keys, *k, *o;
-    int i = 0;
+    static const struct md_jwks_checks checks = {
+        .doc = &md_jwks,
+        .priv = &md_jwks_priv,
+        .kid = &md_jwks_kid,
+        .flags = MD_JWKS_NAME_KID,
+        .priv_hint = "a published private key is compromised: rotate it",
+        .private_pass = "parses (private members judged by jwks-private)",
+    };
 
-    memset(&set, 0, sizeof(set));
-    aa_diag_clear(&d);
-    aa_buf_init(&bp, 4096);
-    aa_buf_init(&bk, 4096);
-    if (!na_media_type_is(resp, "application/json") &&
-        !na_media_type_is(resp, "application/jwk-set+json")) {
-        const char *ct = aa_http_headers_get(&resp->headers, "Content-Type");
-        aa_check_fail(&md_jwks, md_jwks.expect, ct ? ct : "no Content-Type", "Content-Type");
-    }
-    if (aa_json_parse(resp->body, resp->body_len, NULL, &doc, &d) != AA_OK ||
-        !cJSON_IsArray(keys = cJSON_GetObjectItemCaseSensitive(doc, "keys"))) {
-        aa_check_fail(&md_jwks, md_jwks.expect, d.msg[0] ? d.msg : "no \"keys\" array", NULL);
-        aa_check_not_evaluated(&md_jwks, AA_CHECKS(&md_jwks_priv, &md_jwks_kid));
-        goto out;
-    }
-    cJSON_ArrayForEach(k, keys)
-    {
-        const char *kid = aa_json_str(k, "kid");
-        int j = 0;
-        for (size_t m = 0; m < sizeof(priv) / sizeof(priv[0]); m++)
-            if (cJSON_GetObjectItemCaseSensitive(k, priv[m]) != NULL)
-                aa_buf_printf(&bp, "%skeys[%d] (kid %s) has \"%s\"", bp.len ? "; " : "", i,
-                              kid ? kid : "none", priv[m]);
-        if (kid == NULL || kid[0] == '\0')
-            aa_buf_printf(&bk, "%skeys[%d] has no kid", bk.len ? "; " : "", i);
-        else
-            cJSON_ArrayForEach(o, keys)
-            {
-                const char *ok = aa_json_str(o, "kid");
-                if (j++ < i && ok != NULL && strcmp(ok, kid) == 0)
-                    aa_buf_printf(&bk, "%skid \"%s\" repeats", bk.len ? "; " : "", kid);
-            }
-        i++;
-    }
-    if (bp.len == 0)
-        aa_check_pass(&md_jwks_priv, "%d public key(s)", i);
-    else
-        aa_check_fail(&md_jwks_priv, md_jwks_priv.expect, bp.p,
-                      "a published private key is compromised: rotate it");
-    if (bk.len == 0)
-        aa_check_pass(&md_jwks_kid, "%d unique kid(s)", i);
-    else
-        aa_check_fail(&md_jwks_kid, md_jwks_kid.expect, bk.p, NULL);
-    /* Private members are judged above; the set must parse otherwise. */
-    aa_diag_clear(&d);
-    {
-        int rc = aa_jwks_parse(resp->body, resp->body_len, &set, &d);
-        if (rc == AA_E_JWK_PRIVATE)
-            aa_check_pass(&md_jwks, "parses (private members judged by jwks-private)");
-        else
-            aa_expect_ok(&md_jwks, rc, &d);
-    }
-out:
-    aa_jwks_cleanup(&set);
-    cJSON_Delete(doc);
-    aa_buf_free(&bp);
-    aa_buf_free(&bk);
+    md_jwks_judge(resp, &checks);
 }
 
 AA_CASE(neg_agent, metadata, .title = "agent metadata and JWKS (PROFILE#9 MD-01, MD-02)",
@@ -561,7 +498,6 @@ AA_CASE(neg_agent, metadata, .title = "agent metadata and JWKS (PROFILE#9 MD-01,
 {
     const struct aa_conf_target *t = aa_conf_target(AA_ROLE_AGENT_SERVER);
     struct aa_http_response resp, jr;
-    struct aa_buf url;
     struct aa_diag d;
     cJSON *doc = NULL;
     const char *ju;
@@ -569,36 +505,16 @@ AA_CASE(neg_agent, metadata, .title = "agent metadata and JWKS (PROFILE#9 MD-01,
 
     aa_http_response_init(&resp);
     aa_http_response_init(&jr);
-    aa_buf_init(&url, 8192);
-    aa_diag_clear(&d);
-    if (aa_http_well_known_url(t->connect_url ? t->connect_url : "", "aauth-agent", &url) !=
-        AA_OK) {
-        na_error_rest("cannot build the metadata URL from %s",
-                      t->connect_url ? t->connect_url : "(none)");
+    if (!na_metadata_get(t, "aauth-agent", "agent metadata", &md_doc, &resp, &doc))
         goto out;
-    }
-    rc = aa_conf_get("HARNESS", url.p, &resp, &d);
-    if (!na_expect(&md_doc, "agent metadata", rc, &d, &resp, 200, 0, NULL, NULL)) {
-        aa_check_not_evaluated(&md_doc, aa_conf_current_case()->checks);
-        goto out;
-    }
-    if (!na_media_type_is(&resp, "application/json")) {
-        const char *ct = aa_http_headers_get(&resp.headers, "Content-Type");
-        aa_check_fail(&md_doc, md_doc.expect, ct ? ct : "no Content-Type", "Content-Type");
-    }
-    aa_diag_clear(&d);
-    if (!aa_expect_ok(&md_doc, aa_json_parse(resp.body, resp.body_len, NULL, &doc, &d), &d)) {
-        aa_check_not_evaluated(&md_doc, aa_conf_current_case()->checks);
-        goto out;
-    }
     aa_expect_str(&md_id, "metadata \"agent\"", t->id, aa_json_str(doc, "agent"));
     ju = aa_json_str(doc, "jwks_uri");
-    if (!url_ok(ju))
+    if (!md_url_usable(ju))
         aa_check_fail(&md_required, md_required.expect, ju ? ju : "no jwks_uri", NULL);
     else
         aa_check_pass(&md_required, "%s", ju);
     check_user_members(doc);
-    if (!url_ok(ju)) {
+    if (!md_url_usable(ju)) {
         aa_check_not_evaluated(&md_required, AA_CHECKS(&md_jwks, &md_jwks_priv, &md_jwks_kid));
         goto out;
     }
@@ -611,7 +527,6 @@ AA_CASE(neg_agent, metadata, .title = "agent metadata and JWKS (PROFILE#9 MD-01,
     check_jwks(&jr);
 out:
     cJSON_Delete(doc);
-    aa_buf_free(&url);
     aa_http_response_cleanup(&resp);
     aa_http_response_cleanup(&jr);
 }

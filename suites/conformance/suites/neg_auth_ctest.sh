@@ -28,106 +28,14 @@ if [ $# -ne 4 ]; then
   exit 2
 fi
 mode=$1 R=$2 REF=$3 W=$4
-rm -rf "$W"
-mkdir -p "$W"
-failures=0
-command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 not installed" >&2; exit 77; }
-
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
-
-# run WANT NAME CMD...: exit status WANT, no sanitizer report on stderr
-run() {
-  want=$1 name=$2
-  shift 2
-  "$@" >"$W/$name.out" 2>"$W/$name.err"
-  got=$?
-  if [ "$got" -eq "$want" ]; then
-    ok "$name: exit $got"
-  else
-    fail "$name: exit $got, expected $want: $*"
-    tail -n 40 "$W/$name.out" >&2
-    tail -n 20 "$W/$name.err" >&2
-  fi
-  if grep -qE "Sanitizer|runtime error:" "$W/$name.err"; then
-    fail "$name: sanitizer report on stderr"
-    sed -n 1,60p "$W/$name.err" >&2
-  fi
-}
-
-# py NAME ARGS... < script
-py() {
-  name=$1
-  shift
-  if python3 - "$@" >"$W/$name.py.out" 2>&1; then
-    ok "$name"
-    cat "$W/$name.py.out"
-  else
-    fail "$name"
-    cat "$W/$name.py.out" >&2
-  fi
-}
-
-LOAD='
-import json, sys
-def load(p):
-    with open(p, encoding="utf-8") as f:
-        return json.load(f)
-def ours(rep, prefix):
-    return {c["id"]: c for c in rep["checks"] if c["id"].startswith(prefix)}
-'
-
-# start NAME ARGS...: aauth-reference ARGS in the background; sets $url to
-# the first origin it prints and $refpid. Returns 1 when it did not start.
-start() {
-  name=$1
-  shift
-  fifo="$W/$name.fifo"
-  rm -f "$fifo"
-  mkfifo "$fifo"
-  "$REF" "$@" -q >"$fifo" 2>"$W/$name.ref.err" &
-  refpid=$!
-  exec 3<"$fifo"
-  url=""
-  while read -r line <&3; do
-    url=$(printf '%s\n' "$line" | grep -o 'http://[^ ]*' | head -n 1)
-    [ -n "$url" ] && break
-  done
-  if [ -z "$url" ]; then
-    fail "$name: aauth-reference did not start"
-    cat "$W/$name.ref.err" >&2
-    stop
-    return 1
-  fi
-  return 0
-}
-
-stop() {
-  kill "$refpid" 2>/dev/null
-  wait "$refpid" 2>/dev/null
-  exec 3<&-
-}
+# shellcheck source=../tests/lib.sh
+. "$(dirname "$0")/../tests/lib.sh"
+need_python
 
 # judge NAME PREFIX FAULT IDS: the claimed ids FAIL, nothing ERROR; with
 # fault "none" nothing FAIL/WARN either.
 judge() {
-  py "$1" "$W/$1/report.json" "$2" "$3" "$4" <<EOF
-$LOAD
-rep = load(sys.argv[1]); prefix = sys.argv[2]; fault = sys.argv[3]
-want = [i for i in sys.argv[4].split(",") if i]
-got = ours(rep, prefix)
-assert got, "no %s checks in the report" % prefix
-errors = [(i, c.get("message")) for i, c in got.items() if c["outcome"] == "ERROR"]
-assert not errors, errors
-missing = [(i, got.get(i, {}).get("outcome")) for i in want if got.get(i, {}).get("outcome") != "FAIL"]
-assert not missing, missing
-if fault == "none":
-    bad = [(i, c["outcome"], c.get("message")) for i, c in got.items()
-           if c["outcome"] not in ("PASS", "INFO", "SKIP")]
-    assert not bad, bad
-failing = sorted(i for i, c in got.items() if c["outcome"] == "FAIL")
-print("%s: FAIL = %s" % (fault, ", ".join(failing) if failing else "(none)"))
-EOF
+  judge_fault "$1" "$W/$1/report.json" "$2" "$3" "$4" 1 PASS,INFO,SKIP
 }
 
 case $mode in
@@ -166,11 +74,13 @@ faults)
     "accept-expired:neg-auth.at.expired,neg-auth.rt.expired"; do
     fault=${spec%%:*} ids=${spec#*:}
     if [ "$fault" = none ]; then set -- ; else set -- --fault "$fault"; fi
-    start "auth-$fault" --roles auth --auth-port 0 "$@" || continue
+    ref_start "auth-$fault" 1 --roles auth --auth-port 0 "$@" ||
+      { fail "auth-$fault: aauth-reference did not start"; continue; }
+    url=$(ref_url "auth-$fault" auth)
     if [ "$fault" = none ]; then want=0; else want=1; fi
     run $want "auth-$fault" "$R" --target-auth-server "$url" --suite neg-auth --no-color \
       --report-dir "$W/auth-$fault"
-    stop
+    ref_stop_all
     judge "auth-$fault" neg-auth. "$fault" "$ids"
   done
 
@@ -182,25 +92,30 @@ faults)
     "jwks-private:neg-agent.md.jwks-private"; do
     fault=${spec%%:*} ids=${spec#*:}
     if [ "$fault" = none ]; then set -- ; else set -- --fault "$fault"; fi
-    start "agent-$fault" --roles agent --agent-port 0 "$@" || continue
+    ref_start "agent-$fault" 1 --roles agent --agent-port 0 "$@" ||
+      { fail "agent-$fault: aauth-reference did not start"; continue; }
+    url=$(ref_url "agent-$fault" agent)
     if [ "$fault" = none ]; then want=0; else want=1; fi
     run $want "agent-$fault" "$R" --target-agent-server "$url" \
       --declare agent-server=delegate-token --suite neg-agent --no-color \
       --report-dir "$W/agent-$fault"
-    stop
+    ref_stop_all
     judge "agent-$fault" neg-agent. "$fault" "$ids"
   done
 
   # EX-06 at an external AS2 that trusts the runner's embedded AS1 (its
   # port fixed with --listen so AS2 can be told to trust it).
-  asport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  if start auth2-accept-expired --roles auth --auth-port 0 \
+  asport=$(free_ports 1)
+  if ref_start auth2-accept-expired 1 --roles auth --auth-port 0 \
       --trust "http://127.0.0.1:$asport" --fault accept-expired; then
+    url=$(ref_url auth2-accept-expired auth)
     run 1 auth2-accept-expired "$R" --listen "auth-server=127.0.0.1:$asport" \
       --instance "auth2=$url" --suite neg-auth --filter 'neg-auth.ex.*' --no-color \
       --report-dir "$W/auth2-accept-expired"
-    stop
+    ref_stop_all
     judge auth2-accept-expired neg-auth.ex. accept-expired neg-auth.ex.upstream-expired
+  else
+    fail "auth2-accept-expired: aauth-reference did not start"
   fi
   ;;
 
@@ -210,8 +125,4 @@ faults)
   ;;
 esac
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures failure(s)" >&2
-  exit 1
-fi
-exit 0
+finish "neg-auth $mode"

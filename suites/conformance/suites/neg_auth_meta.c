@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "json/aa_json.h"
-#include "jwk/aa_jwk.h"
+#include "md_common.h"
 #include "neg_auth_util.h"
 
 #define MDCHECK(name, slug, title_, expect_)                                                       \
@@ -44,15 +44,6 @@ AA_CHECK(rb_body, .id = "neg-auth.rb.body-too-large", .suite = "neg-auth",
 
 /* ---- issuer metadata and JWKS ------------------------------------------------------------ */
 
-static bool url_ok(const char *u)
-{
-    struct aa_url p;
-
-    if (u == NULL || aa_url_parse(u, strlen(u), 0, &p, NULL) != AA_OK)
-        return false;
-    return p.https || (aa_conf_dev_mode() && aa_http_host_is_loopback(p.host));
-}
-
 static bool array_has(const cJSON *doc, const char *name, const char *value)
 {
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(doc, name), *it;
@@ -72,7 +63,7 @@ static void check_members(const cJSON *doc)
 
     aa_buf_init(&bad, 4096);
     for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++)
-        if (!url_ok(aa_json_str(doc, urls[i])))
+        if (!md_url_usable(aa_json_str(doc, urls[i])))
             aa_buf_printf(&bad, "%s%s missing or not an https URL", bad.len ? "; " : "", urls[i]);
     if (!array_has(doc, "agent_signing_algs_supported", "ed25519"))
         aa_buf_printf(&bad, "%sagent_signing_algs_supported lacks \"ed25519\" (PROFILE#2.10)",
@@ -90,62 +81,15 @@ static void check_members(const cJSON *doc)
 
 static void check_jwks(const struct aa_http_response *resp)
 {
-    static const char *const priv[] = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"};
-    struct aa_buf bp, bk;
-    struct aa_jwks set;
-    struct aa_diag d;
-    cJSON *doc = NULL;
-    const cJSON *keys, *k, *o;
-    int i = 0;
+    /* A private member fails the document too (aa_jwks_parse), not only md_priv. */
+    static const struct md_jwks_checks checks = {
+        .doc = &md_jwks,
+        .priv = &md_priv,
+        .kid = &md_kid,
+        .priv_hint = "a published private key is compromised",
+    };
 
-    memset(&set, 0, sizeof(set));
-    aa_diag_clear(&d);
-    aa_buf_init(&bp, 4096);
-    aa_buf_init(&bk, 4096);
-    if (!na_media_type_is(resp, "application/json") &&
-        !na_media_type_is(resp, "application/jwk-set+json")) {
-        const char *ct = aa_http_headers_get(&resp->headers, "Content-Type");
-        aa_check_fail(&md_jwks, md_jwks.expect, ct ? ct : "no Content-Type", "Content-Type");
-    }
-    if (aa_json_parse(resp->body, resp->body_len, NULL, &doc, &d) != AA_OK ||
-        !cJSON_IsArray(keys = cJSON_GetObjectItemCaseSensitive(doc, "keys"))) {
-        aa_check_fail(&md_jwks, md_jwks.expect, d.msg[0] ? d.msg : "no \"keys\" array", NULL);
-        aa_check_not_evaluated(&md_jwks, AA_CHECKS(&md_priv, &md_kid));
-        goto out;
-    }
-    cJSON_ArrayForEach(k, keys)
-    {
-        const char *kid = aa_json_str(k, "kid");
-        int j = 0;
-        for (size_t m = 0; m < sizeof(priv) / sizeof(priv[0]); m++)
-            if (cJSON_GetObjectItemCaseSensitive(k, priv[m]) != NULL)
-                aa_buf_printf(&bp, "%skeys[%d] has \"%s\"", bp.len ? "; " : "", i, priv[m]);
-        if (kid == NULL || kid[0] == '\0')
-            aa_buf_printf(&bk, "%skeys[%d] has no kid", bk.len ? "; " : "", i);
-        else
-            cJSON_ArrayForEach(o, keys)
-            {
-                const char *ok = aa_json_str(o, "kid");
-                if (j++ < i && ok != NULL && strcmp(ok, kid) == 0)
-                    aa_buf_printf(&bk, "%skid \"%s\" repeats", bk.len ? "; " : "", kid);
-            }
-        i++;
-    }
-    if (bp.len == 0)
-        aa_check_pass(&md_priv, "%d public key(s)", i);
-    else
-        aa_check_fail(&md_priv, md_priv.expect, bp.p, "a published private key is compromised");
-    if (bk.len == 0)
-        aa_check_pass(&md_kid, "%d unique kid(s)", i);
-    else
-        aa_check_fail(&md_kid, md_kid.expect, bk.p, NULL);
-    aa_diag_clear(&d);
-    aa_expect_ok(&md_jwks, aa_jwks_parse(resp->body, resp->body_len, &set, &d), &d);
-out:
-    aa_jwks_cleanup(&set);
-    cJSON_Delete(doc);
-    aa_buf_free(&bp);
-    aa_buf_free(&bk);
+    md_jwks_judge(resp, &checks);
 }
 
 AA_CASE(neg_auth, metadata,
@@ -154,7 +98,6 @@ AA_CASE(neg_auth, metadata,
 {
     const struct aa_conf_target *t = aa_conf_target(AA_ROLE_AUTH_SERVER);
     struct aa_http_response resp, jr;
-    struct aa_buf url;
     struct aa_diag d;
     cJSON *doc = NULL;
     const char *ju;
@@ -162,32 +105,12 @@ AA_CASE(neg_auth, metadata,
 
     aa_http_response_init(&resp);
     aa_http_response_init(&jr);
-    aa_buf_init(&url, 8192);
-    aa_diag_clear(&d);
-    if (aa_http_well_known_url(t->connect_url ? t->connect_url : "", "aauth-issuer", &url) !=
-        AA_OK) {
-        na_error_rest("cannot build the metadata URL from %s",
-                      t->connect_url ? t->connect_url : "(none)");
+    if (!na_metadata_get(t, "aauth-issuer", "issuer metadata", &md_doc, &resp, &doc))
         goto out;
-    }
-    rc = aa_conf_get("HARNESS", url.p, &resp, &d);
-    if (!na_expect(&md_doc, "issuer metadata", rc, &d, &resp, 200, 0, NULL, NULL)) {
-        aa_check_not_evaluated(&md_doc, aa_conf_current_case()->checks);
-        goto out;
-    }
-    aa_diag_clear(&d);
-    if (!na_media_type_is(&resp, "application/json")) {
-        const char *ct = aa_http_headers_get(&resp.headers, "Content-Type");
-        aa_check_fail(&md_doc, md_doc.expect, ct ? ct : "no Content-Type", "Content-Type");
-    }
-    if (!aa_expect_ok(&md_doc, aa_json_parse(resp.body, resp.body_len, NULL, &doc, &d), &d)) {
-        aa_check_not_evaluated(&md_doc, aa_conf_current_case()->checks);
-        goto out;
-    }
     aa_expect_str(&md_id, "metadata \"issuer\"", t->id, aa_json_str(doc, "issuer"));
     check_members(doc);
     ju = aa_json_str(doc, "jwks_uri");
-    if (!url_ok(ju)) {
+    if (!md_url_usable(ju)) {
         aa_check_fail(&md_jwks, md_jwks.expect, ju ? ju : "no jwks_uri", "jwks_uri unusable");
         aa_check_not_evaluated(&md_jwks, AA_CHECKS(&md_priv, &md_kid));
         goto out;
@@ -201,7 +124,6 @@ AA_CASE(neg_auth, metadata,
     check_jwks(&jr);
 out:
     cJSON_Delete(doc);
-    aa_buf_free(&url);
     aa_http_response_cleanup(&resp);
     aa_http_response_cleanup(&jr);
 }

@@ -17,6 +17,7 @@
 
 #include "b64/aa_b64.h"
 #include "json/aa_json.h"
+#include "md_common.h"
 #include "neg_auth_util.h"
 #include "server/aa_server.h"
 
@@ -858,6 +859,43 @@ cJSON *na_resource_claims(const char *iss, const char *aud, const char *agent,
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
+bool na_metadata_get(const struct aa_conf_target *t, const char *name, const char *what,
+                     const struct aa_check *doc, struct aa_http_response *resp, cJSON **out)
+{
+    const char *base = t->connect_url ? t->connect_url : "";
+    struct aa_buf url;
+    struct aa_diag d;
+    bool ok = false;
+    int rc;
+
+    *out = NULL;
+    aa_buf_init(&url, 8192);
+    aa_diag_clear(&d);
+    if (aa_http_well_known_url(base, name, &url) != AA_OK) {
+        na_error_rest("cannot build the metadata URL from %s",
+                      t->connect_url ? t->connect_url : "(none)");
+        goto out;
+    }
+    rc = aa_conf_get("HARNESS", url.p, resp, &d);
+    if (!na_expect(doc, what, rc, &d, resp, 200, 0, NULL, NULL)) {
+        aa_check_not_evaluated(doc, aa_conf_current_case()->checks);
+        goto out;
+    }
+    if (!md_resp_media_type_is(resp, "application/json")) {
+        const char *ct = aa_http_headers_get(&resp->headers, "Content-Type");
+        aa_check_fail(doc, doc->expect, ct ? ct : "no Content-Type", "Content-Type");
+    }
+    aa_diag_clear(&d);
+    if (!aa_expect_ok(doc, aa_json_parse(resp->body, resp->body_len, NULL, out, &d), &d)) {
+        aa_check_not_evaluated(doc, aa_conf_current_case()->checks);
+        goto out;
+    }
+    ok = true;
+out:
+    aa_buf_free(&url);
+    return ok;
+}
+
 char *na_random_b64(size_t nbytes)
 {
     uint8_t raw[64];
@@ -877,21 +915,6 @@ char *na_url_with_query(const char *url, const char *q)
     aa_buf_init(&b, AA_URL_MAX_LEN + 16 * 1024);
     aa_buf_printf(&b, "%s%c%s", url, strchr(url, '?') ? '&' : '?', q);
     return aa_buf_detach(&b, NULL);
-}
-
-bool na_media_type_is(const struct aa_http_response *resp, const char *want)
-{
-    const char *ct = aa_http_headers_get(&resp->headers, "Content-Type");
-    size_t n;
-
-    if (ct == NULL)
-        return false;
-    while (*ct == ' ' || *ct == '\t')
-        ct++;
-    n = strcspn(ct, ";");
-    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
-        n--;
-    return n == strlen(want) && strncasecmp(ct, want, n) == 0;
 }
 
 /* ---- the standard scene -------------------------------------------------------------------- */

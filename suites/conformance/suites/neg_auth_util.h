@@ -63,6 +63,17 @@ bool na_expect(const struct aa_check *c, const char *what, int rc, const struct 
 /* Any 4xx is right (RB-05); 5xx, crash, hang and other statuses fail. */
 bool na_expect_4xx(const struct aa_check *c, const char *what, int rc, const struct aa_diag *d,
                    const struct aa_http_response *resp);
+/*
+ * MD-01: GET {t}/.well-known/|name| (PROFILE#3) into |resp| (the caller's,
+ * initialised and cleaned up there), judged by |doc|: status 200
+ * (na_expect, |what| names the document), Content-Type application/json
+ * and one strict JSON object, stored in |*out| (the caller cJSON_Delete()s
+ * it, NULL or not). false when nothing more can be judged: the case's
+ * unrecorded checks are then not evaluated (ERROR when the URL cannot even
+ * be built).
+ */
+bool na_metadata_get(const struct aa_conf_target *t, const char *name, const char *what,
+                     const struct aa_check *doc, struct aa_http_response *resp, cJSON **out);
 
 /* ---- the reference client as a setup tool -------------------------------------- */
 
@@ -202,8 +213,6 @@ cJSON *na_resource_claims(const char *iss, const char *aud, const char *agent,
 char *na_random_b64(size_t nbytes);
 /* |a| with "?"/"&" + |q| appended (q already encoded). */
 char *na_url_with_query(const char *url, const char *q);
-/* The first Content-Type media type of |resp| equals |want| (case-insensitive). */
-bool na_media_type_is(const struct aa_http_response *resp, const char *want);
 
 /* ---- the standard scene of the neg-auth cases --------------------------------- */
 

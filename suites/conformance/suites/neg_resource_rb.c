@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "json/aa_json.h"
+#include "md_common.h"
 #include "neg_resource_util.h"
 
 #define NR_RB(name, slug, spec_, title_, expect_)                                                  \
@@ -514,20 +515,6 @@ static void control_chars(struct nr_fx *fx)
 
 /* ---- MD-01, MD-02 ----------------------------------------------------------- */
 
-static bool media_type_is(const char *ct, const char *want)
-{
-    size_t n;
-
-    if (ct == NULL)
-        return false;
-    while (*ct == ' ' || *ct == '\t')
-        ct++;
-    n = strcspn(ct, ";");
-    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
-        n--;
-    return n == strlen(want) && strncasecmp(ct, want, n) == 0;
-}
-
 static bool url_ok(const char *v, struct aa_buf *why)
 {
     struct aa_url u;
@@ -551,20 +538,17 @@ static bool url_ok(const char *v, struct aa_buf *why)
 
 static void jwks_checks(const char *jwks_uri)
 {
-    static const char *const priv[] = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"};
     struct aa_http_response resp;
-    struct aa_buf bad_priv, bad_kid;
+    struct md_jwks_scan scan;
     struct aa_jwks set = {0};
     struct aa_diag d;
-    const cJSON *keys, *k;
+    const cJSON *keys;
     cJSON *doc = NULL;
     char *url = aa_strdup(jwks_uri); /* aa_conf_send connects to the listen address */
     const char *ct;
-    int rc, i = 0;
+    int rc;
 
     aa_http_response_init(&resp);
-    aa_buf_init(&bad_priv, 4096);
-    aa_buf_init(&bad_kid, 4096);
     aa_diag_clear(&d);
     if (url == NULL) {
         aa_check_error(&md_jwks, "out of memory");
@@ -576,7 +560,8 @@ static void jwks_checks(const char *jwks_uri)
         goto out;
     }
     ct = aa_http_headers_get(&resp.headers, "Content-Type");
-    if (!media_type_is(ct, "application/json") && !media_type_is(ct, "application/jwk-set+json"))
+    if (!md_media_type_is(ct, "application/json") &&
+        !md_media_type_is(ct, "application/jwk-set+json"))
         aa_check_fail(&md_jwks, "Content-Type application/json or application/jwk-set+json",
                       ct ? ct : "(none)", NULL);
     rc = aa_json_parse(resp.body, resp.body_len, NULL, &doc, &d);
@@ -587,35 +572,17 @@ static void jwks_checks(const char *jwks_uri)
         aa_check_not_evaluated(&md_jwks, AA_CHECKS(&md_jwks_public, &md_jwks_kid));
         goto out;
     }
-    cJSON_ArrayForEach(k, keys)
-    {
-        const char *kid = aa_json_str(k, "kid");
-        const cJSON *o;
-        int j = 0;
-        for (size_t m = 0; m < sizeof(priv) / sizeof(priv[0]); m++)
-            if (cJSON_GetObjectItemCaseSensitive(k, priv[m]) != NULL)
-                aa_buf_printf(&bad_priv, "%skeys[%d] has \"%s\"", bad_priv.len ? "; " : "", i,
-                              priv[m]);
-        if (kid == NULL || *kid == '\0')
-            aa_buf_printf(&bad_kid, "%skeys[%d] has no kid", bad_kid.len ? "; " : "", i);
-        else
-            cJSON_ArrayForEach(o, keys)
-            {
-                const char *ok = aa_json_str(o, "kid");
-                if (j++ < i && ok != NULL && strcmp(ok, kid) == 0)
-                    aa_buf_printf(&bad_kid, "%skid \"%s\" repeats", bad_kid.len ? "; " : "", kid);
-            }
-        i++;
-    }
-    if (bad_priv.len == 0)
-        aa_check_pass(&md_jwks_public, "%d public key%s", i, i == 1 ? "" : "s");
+    md_jwks_scan(keys, 0, &scan);
+    if (scan.priv.len == 0)
+        aa_check_pass(&md_jwks_public, "%d public key%s", scan.n, scan.n == 1 ? "" : "s");
     else
-        aa_check_fail(&md_jwks_public, md_jwks_public.expect, bad_priv.p,
+        aa_check_fail(&md_jwks_public, md_jwks_public.expect, scan.priv.p,
                       "a published private key must be considered compromised");
-    if (bad_kid.len == 0 && i > 0)
-        aa_check_pass(&md_jwks_kid, "%d unique kid%s", i, i == 1 ? "" : "s");
+    if (scan.kid.len == 0 && scan.n > 0)
+        aa_check_pass(&md_jwks_kid, "%d unique kid%s", scan.n, scan.n == 1 ? "" : "s");
     else
-        aa_check_fail(&md_jwks_kid, md_jwks_kid.expect, i == 0 ? "no keys" : bad_kid.p, NULL);
+        aa_check_fail(&md_jwks_kid, md_jwks_kid.expect, scan.n == 0 ? "no keys" : scan.kid.p, NULL);
+    md_jwks_scan_free(&scan);
     aa_diag_clear(&d);
     rc = aa_jwks_parse(resp.body, resp.body_len, &set, &d);
     aa_expect_ok(&md_jwks, rc, &d);
@@ -623,8 +590,6 @@ static void jwks_checks(const char *jwks_uri)
 out:
     cJSON_Delete(doc);
     free(url);
-    aa_buf_free(&bad_priv);
-    aa_buf_free(&bad_kid);
     aa_http_response_cleanup(&resp);
 }
 
@@ -657,7 +622,7 @@ static void metadata(struct nr_fx *fx)
         goto out;
     }
     ct = aa_http_headers_get(&resp.headers, "Content-Type");
-    if (!media_type_is(ct, "application/json")) {
+    if (!md_media_type_is(ct, "application/json")) {
         aa_check_fail(&md_metadata, "Content-Type application/json", ct ? ct : "(none)", NULL);
         ok = false;
     }

@@ -2,7 +2,7 @@
  * vectors: offline checks of the harness's own protocol machinery against
  * the fixed vectors in vectors/ (role "core": no implementation under
  * test). They show that the verdicts the online suites give rest on
- * correct parsing, signature bases, signatures and thumbprints:
+ * correct parsing, signature bases, signatures and thumbprints. This file:
  *
  *   - vectors/sf/negative.json: Structured Field inputs an AAuth receiver
  *     meets, rejected (or typed) exactly as the vector says;
@@ -11,15 +11,17 @@
  *     legacy dialect;
  *   - PROFILE#2.12 Examples A and B: signature bases, Content-Digest and
  *     Ed25519 signatures reproduced byte for byte, and verified;
- *   - JOSE: RFC 7638 §3.1 and RFC 8037 A.3 thumbprints, the RFC 8037 A.4
- *     JWS, and the seed's agent token decoded as PROFILE#4.2 prints it.
+ *   - vectors/seed-flow: the seed's F6 flow checked from the file alone.
  *
- * Design choice: a missing vectors directory makes every check SKIP with
- * the path in the reason (an installed runner may not ship the source
- * tree); a vector file missing or malformed inside an existing directory
- * is ERROR (a broken installation, not a verdict).
+ * The RFC known answers of vectors/httpsig and vectors/jose are in
+ * vectors_known.c, the negative files (httpsig, jose, aauth) in
+ * vectors_negative.c; what they share (loading, the SKIP / ERROR policy,
+ * failure lists) in vectors_common.c.
+ *
+ * Design choice: where one check rests on another (an example's signature
+ * on its base), a failed first check makes the second "not evaluated", a
+ * failure (D-31), instead of comparing against a base known to be wrong.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -31,11 +33,9 @@
 #include "json/aa_json.h"
 #include "jwk/aa_jwk.h"
 #include "sf/aa_sf.h"
+#include "vectors_common.h"
 
-#define VECTOR_FILE_MAX ((size_t)4 * 1024 * 1024)
-#define MAX_FIELDS 32
 #define MAX_COMPONENTS 16
-#define LISTED_MAX 6 /* failing vector names quoted in one result */
 
 /* ---- checks ----------------------------------------------------------------- */
 
@@ -113,127 +113,7 @@ AA_CHECK(v_b_aauth, .id = "vectors.example-b.aauth-signer", .suite = "vectors",
          .expect = "Content-Digest, Nonce, Signature-Key, Signature-Input and Signature exactly "
                    "as in PROFILE#2.12 Example B");
 
-AA_CHECK(v_jose_7638, .id = "vectors.jose.rfc7638-thumbprint", .suite = "vectors",
-         .title = "RFC 7638 §3.1 RSA key thumbprint", .role = AA_ROLE_NONE, .level = AA_LEVEL_MUST,
-         .spec = "PROFILE#4.1", .rfc = "RFC7638#3.1",
-         .expect = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
-
-AA_CHECK(v_jose_8037_tp, .id = "vectors.jose.rfc8037-thumbprint", .suite = "vectors",
-         .title = "RFC 8037 A.3 Ed25519 key thumbprint", .role = AA_ROLE_NONE,
-         .level = AA_LEVEL_MUST, .spec = "PROFILE#2.12", .rfc = "RFC8037#A.3",
-         .expect = "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
-
-AA_CHECK(v_jose_8037_jws, .id = "vectors.jose.rfc8037-jws", .suite = "vectors",
-         .title = "RFC 8037 A.4 Ed25519 JWS", .role = AA_ROLE_NONE, .level = AA_LEVEL_MUST,
-         .spec = "PROFILE#2.10", .rfc = "RFC8037#A.4",
-         .expect = "the A.4 compact JWS reproduced byte for byte, and verifying");
-
-AA_CHECK(v_jose_seed, .id = "vectors.jose.seed-agent-token", .suite = "vectors",
-         .title = "the seed's agent token decoded", .role = AA_ROLE_NONE, .level = AA_LEVEL_MUST,
-         .spec = "PROFILE#4.2", .rfc = "RFC7519#7.2",
-         .expect = "header and claims as in PROFILE#4.2; cnf.jwk thumbprint "
-                   "8VLLB0WRBDu70WxdOy3zFh34-n-fGRqCNcggLg7XLCQ");
-
-/* ---- loading vectors ----------------------------------------------------------- */
-
-/* Read vectors/<rel> as JSON. NULL after recording, for every check in
- * |checks|, SKIP (no vectors directory) or ERROR (file missing/bad). */
-static cJSON *load_vector(const char *rel, const struct aa_check *const *checks)
-{
-    const char *dir = aa_conf_vectors_dir();
-    struct aa_json_opts jo = {0};
-    struct aa_diag d;
-    char path[4096], *text = NULL;
-    size_t len = 0;
-    cJSON *o = NULL;
-    int rc;
-
-    if (dir == NULL) {
-        for (const struct aa_check *const *p = checks; *p != NULL; p++)
-            aa_check_skip(*p,
-                          "the vectors directory %s does not exist (the source tree's vectors/; "
-                          "point --vectors-dir at it)",
-                          aa_conf_vectors_dir_configured());
-        return NULL;
-    }
-    aa_diag_clear(&d);
-    jo.max_len = VECTOR_FILE_MAX;
-    if (aa_snprintf(path, sizeof(path), "%s/%s", dir, rel) != AA_OK ||
-        (rc = aa_read_file(path, VECTOR_FILE_MAX, &text, &len)) != AA_OK) {
-        for (const struct aa_check *const *p = checks; *p != NULL; p++)
-            aa_check_error(*p, "vector file %s cannot be read", path);
-        return NULL;
-    }
-    rc = aa_json_parse(text, len, &jo, &o, &d);
-    free(text);
-    if (rc != AA_OK) {
-        for (const struct aa_check *const *p = checks; *p != NULL; p++)
-            aa_check_error(*p, "vector file %s is not valid JSON: %s", path, d.msg);
-        return NULL;
-    }
-    aa_conf_note("vector file %s", path);
-    return o;
-}
-
-static const char *str(const cJSON *o, const char *k)
-{
-    return aa_json_str(o, k);
-}
-
-/* Appends "name: problem" to a failure list, quoting at most LISTED_MAX. */
-struct faults {
-    struct aa_buf text;
-    int n;
-};
-
-static void fault_add(struct faults *f, const char *name, const char *fmt, ...) AA_PRINTF(3, 4);
-static void fault_add(struct faults *f, const char *name, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (f->n++ >= LISTED_MAX)
-        return;
-    aa_buf_printf(&f->text, "%s%s: ", f->text.len ? "; " : "", name ? name : "?");
-    va_start(ap, fmt);
-    aa_buf_vprintf(&f->text, fmt, ap);
-    va_end(ap);
-}
-
-static void faults_record(const struct aa_check *c, struct faults *f, int total)
-{
-    if (f->n == 0) {
-        aa_check_pass(c, "%d vector%s as expected", total, total == 1 ? "" : "s");
-    } else {
-        if (f->n > LISTED_MAX)
-            aa_buf_printf(&f->text, "; and %d more", f->n - LISTED_MAX);
-        aa_check_fail(c, c->expect, f->text.p, "%d of %d vectors differ", f->n, total);
-    }
-    aa_buf_free(&f->text);
-}
-
 /* ---- Structured Fields ------------------------------------------------------- */
-
-static const struct {
-    const char *name;
-    int code;
-} sf_codes[] = {
-    {"AA_E_SF_SYNTAX", AA_E_SF_SYNTAX},     {"AA_E_SF_INTEGER", AA_E_SF_INTEGER},
-    {"AA_E_SF_DECIMAL", AA_E_SF_DECIMAL},   {"AA_E_SF_STRING", AA_E_SF_STRING},
-    {"AA_E_SF_TOKEN", AA_E_SF_TOKEN},       {"AA_E_SF_BYTES", AA_E_SF_BYTES},
-    {"AA_E_SF_BOOLEAN", AA_E_SF_BOOLEAN},   {"AA_E_SF_KEY", AA_E_SF_KEY},
-    {"AA_E_SF_TRAILING", AA_E_SF_TRAILING}, {"AA_E_SF_DATE", AA_E_SF_DATE},
-    {"AA_E_SF_DISPLAY", AA_E_SF_DISPLAY},   {"AA_E_LIMIT", AA_E_LIMIT},
-};
-
-static bool sf_code(const char *name, int *out)
-{
-    for (size_t i = 0; name != NULL && i < sizeof(sf_codes) / sizeof(sf_codes[0]); i++)
-        if (strcmp(sf_codes[i].name, name) == 0) {
-            *out = sf_codes[i].code;
-            return true;
-        }
-    return false;
-}
 
 /* Parse |raw| as |type|; on success the dictionary (for "dictionary") is
  * kept in |dict| for inspection. */
@@ -263,10 +143,11 @@ static int sf_parse_as(const char *type, const char *raw, struct aa_sf_dict *dic
     return AA_E_INVAL;
 }
 
-static void sf_valid_case(const cJSON *c, const char *name, struct faults *f)
+static void sf_valid_case(const cJSON *c, const char *name, struct vec_faults *f)
 {
-    const char *raw = str(c, "raw"), *member = str(c, "member"), *param = str(c, "param");
-    const char *type = str(c, "type"), *canon = str(c, "canonical");
+    const char *raw = vec_str(c, "raw"), *member = vec_str(c, "member"),
+               *param = vec_str(c, "param");
+    const char *type = vec_str(c, "type"), *canon = vec_str(c, "canonical");
     const cJSON *blen = cJSON_GetObjectItemCaseSensitive(c, "bytes_len");
     struct aa_sf_dict dict = {0};
     const struct aa_sf_item *it;
@@ -276,33 +157,34 @@ static void sf_valid_case(const cJSON *c, const char *name, struct faults *f)
 
     aa_diag_clear(&d);
     if (raw == NULL || member == NULL || type == NULL) {
-        fault_add(f, name, "vector lacks raw/member/type");
+        vec_fault_add(f, name, "vector lacks raw/member/type");
         return;
     }
     if ((rc = aa_sf_parse_dict(raw, strlen(raw), &dict, &d)) != AA_OK) {
-        fault_add(f, name, "rejected (%s: %s), the vector says it parses", aa_strerror(rc), d.msg);
+        vec_fault_add(f, name, "rejected (%s: %s), the vector says it parses", aa_strerror(rc),
+                      d.msg);
         return;
     }
     if ((it = aa_sf_dict_get(&dict, member)) == NULL) {
-        fault_add(f, name, "member %s missing", member);
+        vec_fault_add(f, name, "member %s missing", member);
         goto out;
     }
     bare = &it->bare;
     if (param != NULL && (bare = aa_sf_params_get(&it->params, param)) == NULL) {
-        fault_add(f, name, "parameter %s missing", param);
+        vec_fault_add(f, name, "parameter %s missing", param);
         goto out;
     }
     if (strcmp(aa_sf_type_name(bare->type), type) != 0)
-        fault_add(f, name, "type %s, the vector says %s", aa_sf_type_name(bare->type), type);
+        vec_fault_add(f, name, "type %s, the vector says %s", aa_sf_type_name(bare->type), type);
     else if (cJSON_IsNumber(blen) && (double)bare->len != blen->valuedouble)
-        fault_add(f, name, "%zu bytes, the vector says %d", bare->len, blen->valueint);
+        vec_fault_add(f, name, "%zu bytes, the vector says %d", bare->len, blen->valueint);
     if (canon != NULL) {
         struct aa_buf b;
         aa_buf_init(&b, 65536);
         if (aa_sf_serialize_dict(&dict, &b, NULL) != AA_OK || b.p == NULL ||
             strcmp(b.p, canon) != 0)
-            fault_add(f, name, "serialises as \"%s\", the vector says \"%s\"", b.p ? b.p : "",
-                      canon);
+            vec_fault_add(f, name, "serialises as \"%s\", the vector says \"%s\"", b.p ? b.p : "",
+                          canon);
         aa_buf_free(&b);
     }
 out:
@@ -312,19 +194,20 @@ out:
 AA_CASE(vectors, sf_negative, .title = "vectors/sf/negative.json",
         .checks = AA_CHECKS(&v_sf_rejected, &v_sf_typed))
 {
-    cJSON *v = load_vector("sf/negative.json", AA_CHECKS(&v_sf_rejected, &v_sf_typed));
+    cJSON *v = vec_load("sf/negative.json", AA_CHECKS(&v_sf_rejected, &v_sf_typed));
     const cJSON *c;
-    struct faults rej = {{0}, 0}, typ = {{0}, 0};
+    struct vec_faults rej, typ;
     int n_rej = 0, n_typ = 0;
 
     if (v == NULL)
         return;
-    aa_buf_init(&rej.text, AA_CASE_MAX_FIELD);
-    aa_buf_init(&typ.text, AA_CASE_MAX_FIELD);
+    vec_faults_init(&rej);
+    vec_faults_init(&typ);
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(v, "cases"))
     {
-        const char *name = str(c, "name"), *raw = str(c, "raw"), *ht = str(c, "header_type");
-        const char *ref = str(c, "ref"), *contains = str(c, "message_contains");
+        const char *name = vec_str(c, "name"), *raw = vec_str(c, "raw"),
+                   *ht = vec_str(c, "header_type");
+        const char *ref = vec_str(c, "ref"), *contains = vec_str(c, "message_contains");
         struct aa_sf_dict dict = {0};
         struct aa_diag d;
         int want = 0, rc;
@@ -335,67 +218,33 @@ AA_CASE(vectors, sf_negative, .title = "vectors/sf/negative.json",
             continue;
         }
         n_rej++;
-        if (raw == NULL || ht == NULL || !sf_code(str(c, "error"), &want)) {
-            fault_add(&rej, name, "vector lacks raw/header_type or names an unknown error");
+        if (raw == NULL || ht == NULL || !vec_code(vec_str(c, "error"), &want)) {
+            vec_fault_add(&rej, name, "vector lacks raw/header_type or names an unknown error");
             continue;
         }
         aa_diag_clear(&d);
         rc = sf_parse_as(ht, raw, &dict, &d);
         if (rc == AA_OK) {
             aa_sf_dict_free(&dict);
-            fault_add(&rej, name, "accepted, must fail with %s", str(c, "error"));
+            vec_fault_add(&rej, name, "accepted, must fail with %s", vec_str(c, "error"));
         } else if (rc != want) {
-            fault_add(&rej, name, "%s, the vector says %s", aa_strerror(rc), str(c, "error"));
+            vec_fault_add(&rej, name, "%s, the vector says %s", aa_strerror(rc),
+                          vec_str(c, "error"));
         } else if (ref != NULL && (d.ref == NULL || strcmp(d.ref, ref) != 0)) {
-            fault_add(&rej, name, "cites %s, the vector says %s", d.ref ? d.ref : "nothing", ref);
+            vec_fault_add(&rej, name, "cites %s, the vector says %s", d.ref ? d.ref : "nothing",
+                          ref);
         } else if (contains != NULL && strstr(d.msg, contains) == NULL) {
-            fault_add(&rej, name, "message \"%s\" lacks \"%s\"", d.msg, contains);
+            vec_fault_add(&rej, name, "message \"%s\" lacks \"%s\"", d.msg, contains);
         }
     }
-    faults_record(&v_sf_rejected, &rej, n_rej);
-    faults_record(&v_sf_typed, &typ, n_typ);
+    vec_faults_record(&v_sf_rejected, &rej, n_rej);
+    vec_faults_record(&v_sf_typed, &typ, n_typ);
     cJSON_Delete(v);
-}
-
-/* ---- HTTP message views over the vector JSON ------------------------------------ */
-
-struct vmsg {
-    struct aa_httpsig_msg m;
-    struct aa_httpsig_field f[MAX_FIELDS];
-};
-
-static bool load_msg(const cJSON *j, struct vmsg *v)
-{
-    const cJSON *e;
-    const char *body = str(j, "body");
-    size_t n = 0;
-
-    memset(v, 0, sizeof(*v));
-    if (str(j, "method") == NULL || str(j, "authority") == NULL || str(j, "target") == NULL)
-        return false;
-    v->m.method = aa_str_c(str(j, "method"));
-    v->m.scheme = aa_str_c(str(j, "scheme"));
-    v->m.authority = aa_str_c(str(j, "authority"));
-    v->m.target = aa_str_c(str(j, "target"));
-    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(j, "headers"))
-    {
-        const cJSON *hn = cJSON_GetArrayItem(e, 0), *hv = cJSON_GetArrayItem(e, 1);
-        if (n >= MAX_FIELDS || !cJSON_IsString(hn) || !cJSON_IsString(hv))
-            return false;
-        v->f[n].name = aa_str_c(hn->valuestring);
-        v->f[n].value = aa_str_c(hv->valuestring);
-        n++;
-    }
-    v->m.fields = v->f;
-    v->m.n_fields = n;
-    v->m.body = (const uint8_t *)body;
-    v->m.body_len = body ? strlen(body) : 0;
-    return true;
 }
 
 static int jwk_of(const cJSON *o, struct aa_jwk *k, struct aa_diag *d)
 {
-    return o == NULL ? AA_E_INVAL : aa_jwk_from_cjson(o, 0, k, d);
+    return vec_jwk(o, 0, k, d);
 }
 
 /* "sig1=:…:" -> the value between the colons (a view into |field|). */
@@ -407,14 +256,13 @@ static const char *field_value(const char *field, const char *label)
 
 /* ---- vector S1 (PROFILE#2.12) -------------------------------------------------- */
 
-AA_CASE(vectors, s1, .title = "PROFILE#2.12 vector S1 (the seed's TEST 2 request)",
-        .checks = AA_CHECKS(&v_s1_sf, &v_s1_enc, &v_s1_base, &v_s1_invalid, &v_s1_diag))
+static void run_s1(void)
 {
     static const struct aa_check *const all[] = {&v_s1_sf,      &v_s1_enc,  &v_s1_base,
                                                  &v_s1_invalid, &v_s1_diag, NULL};
-    cJSON *v = load_vector("httpsig/profile_examples.json", all);
+    cJSON *v = vec_load("httpsig/profile_examples.json", all);
     const cJSON *s1;
-    struct vmsg vm;
+    struct vec_msg vm;
     struct aa_jwk key = {0};
     struct aa_sf_dict dict = {0};
     struct aa_httpsig_input in;
@@ -431,13 +279,13 @@ AA_CASE(vectors, s1, .title = "PROFILE#2.12 vector S1 (the seed's TEST 2 request
     memset(&in, 0, sizeof(in));
     aa_buf_init(&base, AA_HTTPSIG_MAX_BASE);
     s1 = cJSON_GetObjectItemCaseSensitive(v, "s1");
-    sig = str(s1, "signature");
-    sig_ok = str(s1, "signature_conformant_spelling");
-    si = str(s1, "signature_input");
-    want_base = str(s1, "base_rfc9421");
+    sig = vec_str(s1, "signature");
+    sig_ok = vec_str(s1, "signature_conformant_spelling");
+    si = vec_str(s1, "signature_input");
+    want_base = vec_str(s1, "base_rfc9421");
     aa_diag_clear(&d);
     if (sig == NULL || sig_ok == NULL || si == NULL || want_base == NULL ||
-        !load_msg(cJSON_GetObjectItemCaseSensitive(s1, "message"), &vm) ||
+        !vec_load_msg(cJSON_GetObjectItemCaseSensitive(s1, "message"), &vm) ||
         (rc = jwk_of(cJSON_GetObjectItemCaseSensitive(s1, "delegate_jwk"), &key, &d)) != AA_OK) {
         for (const struct aa_check *const *p = all; *p; p++)
             aa_check_error(*p,
@@ -515,30 +363,14 @@ out:
 
 /* ---- Examples A and B (PROFILE#2.12) -------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool rfc8032_test1(const cJSON *keyobj, struct aa_jwk *k)
 {
-    const char *hex = str(keyobj, "rfc8032_test1_secret_hex");
     uint8_t seed[32];
+    size_t n = 0;
 
-    if (hex == NULL || strlen(hex) != 64)
+    if (!vec_unhex(vec_str(keyobj, "rfc8032_test1_secret_hex"), seed, sizeof(seed), &n) ||
+        n != sizeof(seed))
         return false;
-    for (size_t i = 0; i < 32; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        seed[i] = (uint8_t)(hi * 16 + lo);
-    }
     return aa_jwk_from_ed25519_seed(seed, "test1", k) == AA_OK;
 }
 
@@ -547,8 +379,8 @@ static void example(const cJSON *ex, const struct aa_jwk *priv, const struct aa_
                     const struct aa_check *c_base, const struct aa_check *c_sig,
                     const struct aa_check *c_digest)
 {
-    const char *si = str(ex, "signature_input"), *sig = str(ex, "signature");
-    const char *want_base = str(ex, "base"), *label = str(ex, "label");
+    const char *si = vec_str(ex, "signature_input"), *sig = vec_str(ex, "signature");
+    const char *want_base = vec_str(ex, "base"), *label = vec_str(ex, "label");
     const cJSON *created = cJSON_GetObjectItemCaseSensitive(ex, "created");
     struct aa_httpsig_component comps[MAX_COMPONENTS];
     struct aa_httpsig_params params;
@@ -556,7 +388,7 @@ static void example(const cJSON *ex, const struct aa_jwk *priv, const struct aa_
     struct aa_httpsig_input in;
     struct aa_buf base;
     struct aa_diag d;
-    struct vmsg vm;
+    struct vec_msg vm;
     size_t n = 0;
     int rc;
 
@@ -567,20 +399,20 @@ static void example(const cJSON *ex, const struct aa_jwk *priv, const struct aa_
     aa_diag_clear(&d);
     if (si == NULL || sig == NULL || want_base == NULL || label == NULL ||
         !cJSON_IsNumber(created) ||
-        !load_msg(cJSON_GetObjectItemCaseSensitive(ex, "message"), &vm)) {
-        aa_check_error(c_base, "example %s is incomplete", str(ex, "name"));
-        aa_check_error(c_sig, "example %s is incomplete", str(ex, "name"));
+        !vec_load_msg(cJSON_GetObjectItemCaseSensitive(ex, "message"), &vm)) {
+        aa_check_error(c_base, "example %s is incomplete", vec_str(ex, "name"));
+        aa_check_error(c_sig, "example %s is incomplete", vec_str(ex, "name"));
         if (c_digest != NULL)
-            aa_check_error(c_digest, "example %s is incomplete", str(ex, "name"));
+            aa_check_error(c_digest, "example %s is incomplete", vec_str(ex, "name"));
         goto out;
     }
-    aa_conf_note("%s: %.*s %.*s (authority %.*s)", str(ex, "section"), (int)vm.m.method.len,
+    aa_conf_note("%s: %.*s %.*s (authority %.*s)", vec_str(ex, "section"), (int)vm.m.method.len,
                  vm.m.method.p, (int)vm.m.target.len, vm.m.target.p, (int)vm.m.authority.len,
                  vm.m.authority.p);
 
     if (c_digest != NULL) {
         struct aa_buf dg;
-        const char *want = str(ex, "content_digest");
+        const char *want = vec_str(ex, "content_digest");
         aa_buf_init(&dg, 1024);
         if (aa_httpsig_create_digest(vm.m.body, vm.m.body_len, AA_DIGEST_SHA256, &dg) != AA_OK)
             aa_check_error(c_digest, "cannot compute the Content-Digest");
@@ -645,12 +477,11 @@ out:
     aa_buf_free(&base);
 }
 
-AA_CASE(vectors, examples, .title = "PROFILE#2.12 Examples A and B",
-        .checks = AA_CHECKS(&v_a_base, &v_a_sig, &v_b_digest, &v_b_base, &v_b_sig))
+static void run_examples(void)
 {
     static const struct aa_check *const all[] = {&v_a_base, &v_a_sig, &v_b_digest,
                                                  &v_b_base, &v_b_sig, NULL};
-    cJSON *v = load_vector("httpsig/profile_examples.json", all);
+    cJSON *v = vec_load("httpsig/profile_examples.json", all);
     const cJSON *key, *ex;
     struct aa_jwk priv = {0}, pub = {0};
     struct aa_diag d;
@@ -662,8 +493,8 @@ AA_CASE(vectors, examples, .title = "PROFILE#2.12 Examples A and B",
     key = cJSON_GetObjectItemCaseSensitive(v, "key");
     if (!rfc8032_test1(key, &priv) ||
         jwk_of(cJSON_GetObjectItemCaseSensitive(key, "jwk"), &pub, &d) != AA_OK ||
-        aa_jwk_thumbprint(&pub, tp) != AA_OK || str(key, "thumbprint") == NULL ||
-        strcmp(tp, str(key, "thumbprint")) != 0 || !aa_jwk_same_key(&priv, &pub)) {
+        aa_jwk_thumbprint(&pub, tp) != AA_OK || vec_str(key, "thumbprint") == NULL ||
+        strcmp(tp, vec_str(key, "thumbprint")) != 0 || !aa_jwk_same_key(&priv, &pub)) {
         for (const struct aa_check *const *p = all; *p; p++)
             aa_check_error(*p,
                            "the RFC 8032 TEST 1 key of the vector does not load or does "
@@ -673,7 +504,7 @@ AA_CASE(vectors, examples, .title = "PROFILE#2.12 Examples A and B",
     }
     cJSON_ArrayForEach(ex, cJSON_GetObjectItemCaseSensitive(v, "examples"))
     {
-        const char *name = str(ex, "name");
+        const char *name = vec_str(ex, "name");
         if (name != NULL && strcmp(name, "example-a") == 0)
             example(ex, &priv, &pub, &v_a_base, &v_a_sig, NULL);
         else if (name != NULL && strcmp(name, "example-b") == 0)
@@ -725,7 +556,7 @@ static void aauth_signer_example(const cJSON *ex, const struct aa_jwk *priv,
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(ex, "message");
     const cJSON *created = cJSON_GetObjectItemCaseSensitive(ex, "created");
     const char *skv = vector_header(msg, "Signature-Key"), *ct = vector_header(msg, "Content-Type");
-    const char *nonce = vector_header(msg, "Nonce"), *body = str(msg, "body");
+    const char *nonce = vector_header(msg, "Nonce"), *body = vec_str(msg, "body");
     struct aa_sign_request req = {0};
     struct aa_sign_cred cred = {0};
     struct aa_sign_opts opts = {0};
@@ -743,10 +574,10 @@ static void aauth_signer_example(const cJSON *ex, const struct aa_jwk *priv,
     aa_http_headers_init(&h);
     aa_buf_init(&diff, AA_CASE_MAX_FIELD);
     aa_diag_clear(&d);
-    if (skv == NULL || !cJSON_IsNumber(created) || str(msg, "method") == NULL ||
-        str(msg, "authority") == NULL || str(msg, "target") == NULL) {
+    if (skv == NULL || !cJSON_IsNumber(created) || vec_str(msg, "method") == NULL ||
+        vec_str(msg, "authority") == NULL || vec_str(msg, "target") == NULL) {
         aa_check_error(c, "example %s lacks Signature-Key, created or the request line",
-                       str(ex, "name"));
+                       vec_str(ex, "name"));
         goto out;
     }
     if ((rc = aa_sigkey_parse(NULL, skv, strlen(skv), &sk, &d)) != AA_OK) {
@@ -768,9 +599,9 @@ static void aauth_signer_example(const cJSON *ex, const struct aa_jwk *priv,
         aa_check_error(c, "out of memory");
         goto out;
     }
-    req.method = str(msg, "method");
-    req.authority = str(msg, "authority");
-    req.target = str(msg, "target");
+    req.method = vec_str(msg, "method");
+    req.authority = vec_str(msg, "authority");
+    req.target = vec_str(msg, "target");
     req.headers = &h;
     req.body = body;
     req.body_len = body != NULL ? strlen(body) : 0;
@@ -785,8 +616,8 @@ static void aauth_signer_example(const cJSON *ex, const struct aa_jwk *priv,
     if (sg.base != NULL)
         aa_conf_note_block("AAuth signer base", sg.base, sg.base_len);
     same(&diff, "Signature-Key", skv, sg.signature_key);
-    same(&diff, "Signature-Input", str(ex, "signature_input"), sg.signature_input);
-    same(&diff, "Signature", str(ex, "signature"), sg.signature);
+    same(&diff, "Signature-Input", vec_str(ex, "signature_input"), sg.signature_input);
+    same(&diff, "Signature", vec_str(ex, "signature"), sg.signature);
     same(&diff, "Nonce", nonce, sg.nonce);
     same(&diff, "Content-Digest", vector_header(msg, "Content-Digest"), sg.content_digest);
     if (diff.len == 0)
@@ -800,11 +631,10 @@ out:
     aa_buf_free(&diff);
 }
 
-AA_CASE(vectors, aauth_signer, .title = "PROFILE#2.12 Examples A and B via the AAuth signer",
-        .checks = AA_CHECKS(&v_a_aauth, &v_b_aauth))
+static void run_aauth_signer(void)
 {
     static const struct aa_check *const all[] = {&v_a_aauth, &v_b_aauth, NULL};
-    cJSON *v = load_vector("httpsig/profile_examples.json", all);
+    cJSON *v = vec_load("httpsig/profile_examples.json", all);
     const cJSON *ex;
     struct aa_jwk priv = {0};
 
@@ -817,7 +647,7 @@ AA_CASE(vectors, aauth_signer, .title = "PROFILE#2.12 Examples A and B via the A
     }
     cJSON_ArrayForEach(ex, cJSON_GetObjectItemCaseSensitive(v, "examples"))
     {
-        const char *name = str(ex, "name");
+        const char *name = vec_str(ex, "name");
         if (name != NULL && strcmp(name, "example-a") == 0)
             aauth_signer_example(ex, &priv, &v_a_aauth);
         else if (name != NULL && strcmp(name, "example-b") == 0)
@@ -829,118 +659,17 @@ out:
     cJSON_Delete(v);
 }
 
-/* ---- JOSE -------------------------------------------------------------------- */
-
-static void thumbprint_check(const struct aa_check *c, const cJSON *jwk, const char *want)
+/* One case for the three parts that read vectors/httpsig/profile_examples.json:
+ * each case is a process of its own, and the suite stays fast with few. */
+AA_CASE(vectors, profile_examples,
+        .title = "PROFILE#2.12 vector S1 and Examples A and B "
+                 "(vectors/httpsig/profile_examples.json)",
+        .checks = AA_CHECKS(&v_s1_sf, &v_s1_enc, &v_s1_base, &v_s1_invalid, &v_s1_diag, &v_a_base,
+                            &v_a_sig, &v_b_digest, &v_b_base, &v_b_sig, &v_a_aauth, &v_b_aauth))
 {
-    struct aa_jwk k = {0};
-    struct aa_diag d;
-    char tp[AA_JWK_THUMBPRINT_LEN + 1];
-    int rc;
-
-    aa_diag_clear(&d);
-    if ((rc = jwk_of(jwk, &k, &d)) != AA_OK) {
-        aa_check_fault(c, "loading the vector key", rc, &d);
-        return;
-    }
-    if ((rc = aa_jwk_thumbprint(&k, tp)) != AA_OK)
-        aa_check_fault(c, "computing the thumbprint", rc, NULL);
-    else
-        aa_expect_str(c, "RFC 7638 thumbprint", want, tp);
-    aa_jwk_cleanup(&k);
-}
-
-static void rfc8037_jws(const cJSON *v)
-{
-    const char *hdr = str(v, "a4_protected_header"), *payload = str(v, "a4_payload");
-    const char *want = str(v, "a4_jws");
-    struct aa_jwk k = {0};
-    struct aa_jwt t;
-    struct aa_diag d;
-    char *jws = NULL;
-    int rc;
-
-    memset(&t, 0, sizeof(t));
-    aa_diag_clear(&d);
-    if (hdr == NULL || payload == NULL || want == NULL ||
-        jwk_of(cJSON_GetObjectItemCaseSensitive(v, "a1_private_jwk"), &k, &d) != AA_OK) {
-        aa_check_error(&v_jose_8037_jws, "RFC 8037 A.4 vector incomplete: %s", d.msg);
-        return;
-    }
-    rc = aa_jws_sign_raw(hdr, strlen(hdr), (const uint8_t *)payload, strlen(payload),
-                         AA_ALG_ED25519, &k, &jws);
-    if (rc != AA_OK) {
-        aa_check_fault(&v_jose_8037_jws, "signing A.4", rc, NULL);
-    } else if (strcmp(jws, want) != 0) {
-        aa_check_fail(&v_jose_8037_jws, want, jws, "Ed25519 is deterministic");
-    } else if ((rc = aa_jws_parse(want, strlen(want), AA_JWS_RAW_PAYLOAD, &t, &d)) != AA_OK ||
-               (rc = aa_jwt_verify(&t, &k, &d)) != AA_OK) {
-        aa_check_fail(&v_jose_8037_jws, "the A.4 JWS verifies", d.msg, "%s", aa_strerror(rc));
-    } else {
-        aa_check_pass(&v_jose_8037_jws, "%s", jws);
-    }
-    aa_jwt_cleanup(&t);
-    free(jws);
-    aa_jwk_cleanup(&k);
-}
-
-static void seed_token(const cJSON *v)
-{
-    const char *tok = str(v, "token"), *want_tp = str(v, "cnf_jwk_thumbprint");
-    struct aa_buf diff;
-    struct aa_jwk cnf = {0};
-    struct aa_jwt t;
-    struct aa_diag d;
-    char tp[AA_JWK_THUMBPRINT_LEN + 1];
-    int rc;
-
-    memset(&t, 0, sizeof(t));
-    aa_buf_init(&diff, 4096);
-    aa_diag_clear(&d);
-    if (tok == NULL || want_tp == NULL) {
-        aa_check_error(&v_jose_seed, "seed_agent_token.json lacks token/cnf_jwk_thumbprint");
-        goto out;
-    }
-    if ((rc = aa_jwt_parse(tok, strlen(tok), &t, &d)) != AA_OK) {
-        aa_check_fail(&v_jose_seed, v_jose_seed.expect, d.msg, "%s", aa_strerror(rc));
-        goto out;
-    }
-    if (!aa_conf_json_equal(cJSON_GetObjectItemCaseSensitive(v, "header"), t.header, 0, &diff) ||
-        !aa_conf_json_equal(cJSON_GetObjectItemCaseSensitive(v, "claims"), t.claims, 0, &diff)) {
-        aa_check_fail(&v_jose_seed, v_jose_seed.expect, diff.p, "decoded token differs");
-        goto out;
-    }
-    if ((rc = aa_jwt_cnf_jwk(&t, &cnf, &d)) != AA_OK || aa_jwk_thumbprint(&cnf, tp) != AA_OK) {
-        aa_check_fail(&v_jose_seed, v_jose_seed.expect, d.msg, "cnf.jwk");
-        goto out;
-    }
-    aa_expect_str(&v_jose_seed, "cnf.jwk thumbprint", want_tp, tp);
-out:
-    aa_jwk_cleanup(&cnf);
-    aa_jwt_cleanup(&t);
-    aa_buf_free(&diff);
-}
-
-AA_CASE(vectors, jose, .title = "JOSE known answers (RFC 7638, RFC 8037, the seed token)",
-        .checks = AA_CHECKS(&v_jose_7638, &v_jose_8037_tp, &v_jose_8037_jws, &v_jose_seed))
-{
-    cJSON *v7638 = load_vector("jose/rfc7638.json", AA_CHECKS(&v_jose_7638));
-    cJSON *v8037 = load_vector("jose/rfc8037.json", AA_CHECKS(&v_jose_8037_tp, &v_jose_8037_jws));
-    cJSON *vseed = load_vector("jose/seed_agent_token.json", AA_CHECKS(&v_jose_seed));
-
-    if (v7638 != NULL)
-        thumbprint_check(&v_jose_7638, cJSON_GetObjectItemCaseSensitive(v7638, "jwk"),
-                         str(v7638, "thumbprint"));
-    if (v8037 != NULL) {
-        thumbprint_check(&v_jose_8037_tp, cJSON_GetObjectItemCaseSensitive(v8037, "a2_public_jwk"),
-                         str(v8037, "a3_thumbprint"));
-        rfc8037_jws(v8037);
-    }
-    if (vseed != NULL)
-        seed_token(vseed);
-    cJSON_Delete(v7638);
-    cJSON_Delete(v8037);
-    cJSON_Delete(vseed);
+    run_s1();
+    run_examples();
+    run_aauth_signer();
 }
 
 /* ---- vectors/seed-flow (PROFILE#7.6) ------------------------------------------ */
@@ -991,16 +720,16 @@ static int seedflow_key(const cJSON *v, const char *name, struct aa_jwk *k, stru
 
 static void seedflow_tokens(const cJSON *v)
 {
-    struct faults tf = {{0}, 0}, bf = {{0}, 0};
-    const char *agent = str(cJSON_GetObjectItemCaseSensitive(v, "topology"), "agent_server");
+    struct vec_faults tf, bf;
+    const char *agent = vec_str(cJSON_GetObjectItemCaseSensitive(v, "topology"), "agent_server");
     const cJSON *t;
     int nt = 0, nb = 0;
 
-    aa_buf_init(&tf.text, AA_CASE_MAX_FIELD);
-    aa_buf_init(&bf.text, AA_CASE_MAX_FIELD);
+    vec_faults_init(&tf);
+    vec_faults_init(&bf);
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(v, "tokens"))
     {
-        const char *compact = str(t, "compact"), *typ = str(t, "type");
+        const char *compact = vec_str(t, "compact"), *typ = vec_str(t, "type");
         struct aa_jwk k = {0}, cnf = {0}, bound = {0};
         struct aa_jwt j;
         struct aa_diag d;
@@ -1011,43 +740,45 @@ static void seedflow_tokens(const cJSON *v)
         memset(&j, 0, sizeof(j));
         aa_diag_clear(&d);
         if (compact == NULL || typ == NULL ||
-            seedflow_key(v, str(t, "signing_key"), &k, &d) != AA_OK) {
-            fault_add(&tf, t->string, "entry lacks compact/type/signing_key: %s", d.msg);
+            seedflow_key(v, vec_str(t, "signing_key"), &k, &d) != AA_OK) {
+            vec_fault_add(&tf, t->string, "entry lacks compact/type/signing_key: %s", d.msg);
             continue;
         }
         if (aa_jwt_parse(compact, strlen(compact), &j, &d) != AA_OK ||
             aa_jwt_verify(&j, &k, &d) != AA_OK) {
-            fault_add(&tf, t->string, "%s", d.msg);
+            vec_fault_add(&tf, t->string, "%s", d.msg);
         } else if (j.kid == NULL || strcmp(j.kid, k.kid) != 0) {
-            fault_add(&tf, t->string, "kid %s, the signing key is %s", j.kid ? j.kid : "-", k.kid);
+            vec_fault_add(&tf, t->string, "kid %s, the signing key is %s", j.kid ? j.kid : "-",
+                          k.kid);
         } else {
             /* negative control: one bit of the signature */
             j.sig[0] ^= 0x01;
             if (aa_jwt_verify(&j, &k, NULL) == AA_OK)
-                fault_add(&tf, t->string, "still verifies with a flipped signature bit");
+                vec_fault_add(&tf, t->string, "still verifies with a flipped signature bit");
             j.sig[0] ^= 0x01;
         }
         /* the delegate binding (resource and auth tokens) */
         if (strcmp(typ, "resource+jwt") == 0 || strcmp(typ, "auth+jwt") == 0) {
-            const char *bk = str(t, "bound_key");
+            const char *bk = vec_str(t, "bound_key");
             nb++;
             if (j.claims == NULL || bk == NULL || strncmp(bk, "delegate-", 9) != 0 ||
                 seedflow_key(v, bk, &bound, NULL) != AA_OK ||
                 aa_jwk_thumbprint(&bound, want) != AA_OK) {
-                fault_add(&bf, t->string, "no delegate key named as bound_key");
+                vec_fault_add(&bf, t->string, "no delegate key named as bound_key");
             } else if (strcmp(typ, "resource+jwt") == 0) {
                 jkt = aa_jwt_claim_str(&j, "agent_jkt");
                 if (jkt == NULL || strcmp(jkt, want) != 0)
-                    fault_add(&bf, t->string, "agent_jkt %s, %s has %s", jkt ? jkt : "-", bk, want);
+                    vec_fault_add(&bf, t->string, "agent_jkt %s, %s has %s", jkt ? jkt : "-", bk,
+                                  want);
             } else if (aa_jwt_cnf_jwk(&j, &cnf, NULL) != AA_OK ||
                        aa_jwk_thumbprint(&cnf, tp) != AA_OK || strcmp(tp, want) != 0) {
-                fault_add(&bf, t->string, "cnf.jwk is not %s", bk);
+                vec_fault_add(&bf, t->string, "cnf.jwk is not %s", bk);
             } else if (aa_jwt_claim_str(&j, "agent_delegate") == NULL ||
                        strcmp(aa_jwt_claim_str(&j, "agent_delegate"), "delegate-1") != 0 ||
                        agent == NULL || aa_jwt_claim_str(&j, "agent") == NULL ||
                        strcmp(aa_jwt_claim_str(&j, "agent"), agent) != 0) {
-                fault_add(&bf, t->string, "agent/agent_delegate are not %s/delegate-1",
-                          agent ? agent : "?");
+                vec_fault_add(&bf, t->string, "agent/agent_delegate are not %s/delegate-1",
+                              agent ? agent : "?");
             }
         }
         aa_jwk_cleanup(&bound);
@@ -1056,33 +787,33 @@ static void seedflow_tokens(const cJSON *v)
         aa_jwt_cleanup(&j);
     }
     if (nt == 0)
-        fault_add(&tf, "tokens", "the file has no tokens");
+        vec_fault_add(&tf, "tokens", "the file has no tokens");
     if (nb == 0)
-        fault_add(&bf, "tokens", "the file has no resource or auth tokens");
-    faults_record(&v_seedflow_tokens, &tf, nt);
-    faults_record(&v_seedflow_bind, &bf, nb);
+        vec_fault_add(&bf, "tokens", "the file has no resource or auth tokens");
+    vec_faults_record(&v_seedflow_tokens, &tf, nt);
+    vec_faults_record(&v_seedflow_bind, &bf, nb);
 }
 
 static void seedflow_requests(const cJSON *v)
 {
-    struct faults sf = {{0}, 0}, df = {{0}, 0};
+    struct vec_faults sf, df;
     const cJSON *s;
     int ns = 0, nd = 0;
 
-    aa_buf_init(&sf.text, AA_CASE_MAX_FIELD);
-    aa_buf_init(&df.text, AA_CASE_MAX_FIELD);
+    vec_faults_init(&sf);
+    vec_faults_init(&df);
     cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(v, "steps"))
     {
         const cJSON *sg = cJSON_GetObjectItemCaseSensitive(s, "signature");
         const cJSON *rq = cJSON_GetObjectItemCaseSensitive(s, "request");
-        const char *id = str(s, "id"), *si = str(sg, "signature_input");
-        const char *sig = str(sg, "signature"), *want_base = str(sg, "base");
-        const char *body = str(rq, "body"), *cd = str(sg, "content_digest");
+        const char *id = vec_str(s, "id"), *si = vec_str(sg, "signature_input");
+        const char *sig = vec_str(sg, "signature"), *want_base = vec_str(sg, "base");
+        const char *body = vec_str(rq, "body"), *cd = vec_str(sg, "content_digest");
         struct aa_httpsig_input in;
         struct aa_httpsig_verify_opts vo;
         struct aa_buf base;
         struct aa_jwk k = {0};
-        struct vmsg vm;
+        struct vec_msg vm;
         struct aa_diag d;
         bool want_ok;
         int64_t clock = 0;
@@ -1095,17 +826,18 @@ static void seedflow_requests(const cJSON *v)
         aa_diag_clear(&d);
         aa_buf_init(&base, AA_HTTPSIG_MAX_BASE);
         want_ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sg, "verifies"));
-        if (si == NULL || sig == NULL || want_base == NULL || !load_msg(rq, &vm) ||
-            !aa_json_int(s, "clock", &clock) || seedflow_key(v, str(sg, "key"), &k, &d) != AA_OK) {
-            fault_add(&sf, id, "step lacks request/signature fields or a known key %s", d.msg);
+        if (si == NULL || sig == NULL || want_base == NULL || !vec_load_msg(rq, &vm) ||
+            !aa_json_int(s, "clock", &clock) ||
+            seedflow_key(v, vec_str(sg, "key"), &k, &d) != AA_OK) {
+            vec_fault_add(&sf, id, "step lacks request/signature fields or a known key %s", d.msg);
             aa_buf_free(&base);
             continue;
         }
         if ((rc = aa_httpsig_parse_input(aa_str_c(si), "sig1", &in, &d)) != AA_OK ||
             (rc = aa_httpsig_build_base(&vm.m, &in.list, 0, &base, &d)) != AA_OK) {
-            fault_add(&sf, id, "base cannot be built: %s", d.msg);
+            vec_fault_add(&sf, id, "base cannot be built: %s", d.msg);
         } else if (base.p == NULL || strcmp(base.p, want_base) != 0) {
-            fault_add(&sf, id, "rebuilt base differs from the recorded one");
+            vec_fault_add(&sf, id, "rebuilt base differs from the recorded one");
         } else {
             memset(&vo, 0, sizeof(vo));
             vo.now = clock;
@@ -1114,28 +846,28 @@ static void seedflow_requests(const cJSON *v)
             vo.max_skew = 60;
             rc = aa_httpsig_verify(&vm.m, aa_str_c(si), aa_str_c(sig), "sig1", &k, &vo, NULL, &d);
             if ((rc == AA_OK) != want_ok)
-                fault_add(&sf, id, "verification %s, the vector says %s",
-                          rc == AA_OK ? "succeeds" : aa_strerror(rc),
-                          want_ok ? "it verifies" : "it does not");
+                vec_fault_add(&sf, id, "verification %s, the vector says %s",
+                              rc == AA_OK ? "succeeds" : aa_strerror(rc),
+                              want_ok ? "it verifies" : "it does not");
         }
         if (body != NULL) {
             nd++;
             if (cd == NULL)
-                fault_add(&df, id, "signed body without Content-Digest");
+                vec_fault_add(&df, id, "signed body without Content-Digest");
             else if (aa_httpsig_verify_digest(aa_str_c(cd), body, strlen(body), AA_DIGEST_SHA256,
                                               NULL, &d) != AA_OK)
-                fault_add(&df, id, "%s", d.msg);
+                vec_fault_add(&df, id, "%s", d.msg);
         }
         aa_httpsig_input_cleanup(&in);
         aa_buf_free(&base);
         aa_jwk_cleanup(&k);
     }
     if (ns == 0)
-        fault_add(&sf, "steps", "the file has no signed requests");
+        vec_fault_add(&sf, "steps", "the file has no signed requests");
     if (nd == 0)
-        fault_add(&df, "steps", "the file has no signed bodies");
-    faults_record(&v_seedflow_sigs, &sf, ns);
-    faults_record(&v_seedflow_digest, &df, nd);
+        vec_fault_add(&df, "steps", "the file has no signed bodies");
+    vec_faults_record(&v_seedflow_sigs, &sf, ns);
+    vec_faults_record(&v_seedflow_digest, &df, nd);
 }
 
 AA_CASE(vectors, seed_flow, .title = "vectors/seed-flow (the seed's F6 flow, PROFILE#7.6)",
@@ -1143,8 +875,8 @@ AA_CASE(vectors, seed_flow, .title = "vectors/seed-flow (the seed's F6 flow, PRO
                             &v_seedflow_bind))
 {
     cJSON *v =
-        load_vector("seed-flow/seed-flow.json", AA_CHECKS(&v_seedflow_tokens, &v_seedflow_sigs,
-                                                          &v_seedflow_digest, &v_seedflow_bind));
+        vec_load("seed-flow/seed-flow.json", AA_CHECKS(&v_seedflow_tokens, &v_seedflow_sigs,
+                                                       &v_seedflow_digest, &v_seedflow_bind));
 
     if (v == NULL)
         return;

@@ -12,63 +12,8 @@ if [ $# -ne 6 ]; then
   exit 2
 fi
 scenario=$1 R=$2 F=$3 H=$4 SRC=$5 W=$6
-rm -rf "$W"
-mkdir -p "$W"
-failures=0
-
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
-
-# run WANT_STATUS NAME CMD...: stdout/stderr go to $W/NAME.out / .err
-run() {
-  want=$1 name=$2
-  shift 2
-  "$@" >"$W/$name.out" 2>"$W/$name.err"
-  got=$?
-  if [ "$got" -eq "$want" ]; then
-    ok "$name: exit $got"
-  else
-    fail "$name: exit $got, expected $want: $*"
-    echo "--- stdout" >&2; tail -n 40 "$W/$name.out" >&2
-    echo "--- stderr" >&2; tail -n 40 "$W/$name.err" >&2
-  fi
-  # case processes report sanitizer findings only on stderr: any is a failure
-  if grep -qE "Sanitizer|runtime error:" "$W/$name.err"; then
-    fail "$name: sanitizer report on stderr"
-    sed -n 1,60p "$W/$name.err" >&2
-  fi
-}
-
-# contains NAME FILE TEXT: FILE holds TEXT (fixed string)
-contains() {
-  if grep -qF -- "$3" "$2"; then ok "$1"; else fail "$1: \"$3\" not in $2"; sed -n 1,60p "$2" >&2; fi
-}
-
-need_python() {
-  command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 not installed" >&2; exit 77; }
-}
-
-# py NAME SCRIPT ARGS...: a python3 assertion script (exit 0 = holds)
-py() {
-  name=$1
-  shift
-  if python3 - "$@" >"$W/$name.py.out" 2>&1; then
-    ok "$name"
-  else
-    fail "$name"
-    cat "$W/$name.py.out" >&2
-  fi
-}
-
-# A python prelude shared by the report assertions.
-LOAD='
-import json, sys, fnmatch
-def load(p):
-    with open(p, encoding="utf-8") as f:
-        return json.load(f)
-def by_id(rep):
-    return {c["id"]: c for c in rep["checks"]}
-'
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 case $scenario in
 vectors_metadata_pass)
@@ -332,6 +277,7 @@ want = {
   "fixtures.declared-feature": "PASS", "fixtures.quirk-allowed": "PASS_QUIRK",
   "fixtures.quirk-denied": "FAIL", "fixtures.worst-wins": "FAIL", "fixtures.error": "ERROR",
   "fixtures.not-evaluated": "FAIL", "fixtures.http-unreachable": "ERROR",
+  "fixtures.not-evaluated-titled": "FAIL",
   "fixtures.crash-recorded-before": "PASS", "fixtures.crash-never-recorded": "ERROR",
   "fixtures.forgets-recorded": "PASS", "fixtures.forgets-forgotten": "ERROR",
   "fixtures.exits": "ERROR", "fixtures.hangs": "ERROR", "fixtures.needs-auth-server": "ERROR",
@@ -361,6 +307,11 @@ assert "timeout" in msg("fixtures.hangs")
 assert "could not start" in msg("fixtures.needs-auth-server")
 assert "auth server is not available" in msg("fixtures.quirk-flow.get"), msg("fixtures.quirk-flow.get")
 assert "not evaluated" in msg("fixtures.not-evaluated")
+# the titled variant names the step by its title, not by its line template
+assert c["fixtures.not-evaluated"]["line"] is None, c["fixtures.not-evaluated"]["line"]
+assert "not evaluated" in msg("fixtures.not-evaluated-titled")
+assert c["fixtures.not-evaluated-titled"]["line"] == "fixture fixtures.not-evaluated-titled", \
+    c["fixtures.not-evaluated-titled"]["line"]
 assert c["fixtures.quirk-allowed"]["quirk"] == "legacy-base"
 assert "--allow-quirk=signature-base64url" in c["fixtures.quirk-denied"]["hint"]
 assert c["fixtures.worst-wins"]["actual"] == "worst"
@@ -570,10 +521,7 @@ public_url)
   # not their listen address (127.0.0.1:PORT): the harness signs for the
   # identifier's authority (PROFILE#2.5 D-2) and connects to the listener
   need_python
-  set -- $(python3 -c 'import socket
-ss = [socket.socket() for _ in range(3)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))')
+  set -- $(free_ports 3)
   PA=$1 PR=$2 PS=$3
   PUB="--listen agent-server=127.0.0.1:$PA --public-url agent-server=http://localhost:$PA \
 --listen resource=127.0.0.1:$PR --public-url resource=http://localhost:$PR \
@@ -795,28 +743,22 @@ data_exchange)
   need_python
   REF=$(dirname "$R")/../../reference/aauth-reference
   [ -x "$REF" ] || { echo "SKIP: aauth-reference not built" >&2; exit 77; }
-  set -- $(python3 -c 'import socket
-ss = [socket.socket() for _ in range(3)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))')
+  set -- $(free_ports 3)
   PA=$1 PR2=$2 PAS2=$3
   LST="--listen auth-server=127.0.0.1:$PA --listen resource2=127.0.0.1:$PR2 --listen auth2=127.0.0.1:$PAS2"
   # start_r1 NAME ARGS...: an aauth-reference resource; R1 its identifier
-  # (its startup line is read from a FIFO: a blocking read, no sleep)
   start_r1() {
     nm=$1
     shift
-    rm -f "$W/$nm.fifo"
-    mkfifo "$W/$nm.fifo"
-    "$REF" --roles resource --resource-port 0 --auth-server "http://127.0.0.1:$PA" -q "$@" \
-      >"$W/$nm.fifo" 2>"$W/$nm.ref.err" &
-    R1PID=$!
-    if IFS= read -r line <"$W/$nm.fifo"; then R1=$(echo "$line" | awk '{print $2}'); else R1=""; fi
+    R1=""
+    ref_start "$nm" 1 --roles resource --resource-port 0 --auth-server "http://127.0.0.1:$PA" \
+      "$@" || { fail "$nm: aauth-reference did not start"; return 1; }
+    R1=$(ref_url "$nm" resource)
   }
   start_r1 good --downstream "http://127.0.0.1:$PR2"
   run 0 good "$R" --no-color --suite exchange --target-resource "$R1" \
     --declare resource=data-exchange $LST --report-dir "$W/good"
-  kill "$R1PID"; wait "$R1PID" 2>/dev/null
+  ref_stop_all
   py target_r1_drives_the_exchange "$W/good/report.json" <<EOF
 $LOAD
 c = by_id(load(sys.argv[1]))
@@ -841,7 +783,7 @@ EOF
   # not declared: no embedded R2 for a resource under test, the case does
   # not run and says which option would provide one
   run 4 undeclared "$R" --no-color --suite exchange --target-resource "$R1" --report-dir "$W/undecl"
-  kill "$R1PID"; wait "$R1PID" 2>/dev/null
+  ref_stop_all
   py undeclared_skips "$W/undecl/report.json" <<EOF
 $LOAD
 c = by_id(load(sys.argv[1]))
@@ -855,8 +797,4 @@ EOF
   ;;
 esac
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures assertion(s) failed in $scenario" >&2
-  exit 1
-fi
-echo "scenario $scenario passed"
+finish "scenario $scenario"

@@ -33,11 +33,14 @@ FX(fx_worst, "fixtures.worst-wins", AA_LEVEL_MUST, .rfc = NULL);
 FX(fx_error, "fixtures.error", AA_LEVEL_MUST, .rfc = NULL);
 FX(fx_not_eval, "fixtures.not-evaluated", AA_LEVEL_MUST, .rfc = NULL);
 FX(fx_unreachable, "fixtures.http-unreachable", AA_LEVEL_MUST, .rfc = NULL);
+/* A flow line template: a titled not-evaluated record shows the title instead. */
+FX(fx_not_eval_titled, "fixtures.not-evaluated-titled", AA_LEVEL_MUST, .rfc = NULL,
+   .line = "step result: {actual}");
 
 AA_CASE(fixtures, outcomes, .title = "every recording function once",
         .checks = AA_CHECKS(&fx_pass, &fx_fail_must, &fx_fail_should, &fx_fail_info, &fx_skip,
                             &fx_declared, &fx_quirk_allowed, &fx_quirk_denied, &fx_worst, &fx_error,
-                            &fx_not_eval, &fx_unreachable))
+                            &fx_not_eval, &fx_unreachable, &fx_not_eval_titled))
 {
     struct aa_http_response resp;
     struct aa_diag d;
@@ -58,6 +61,7 @@ AA_CASE(fixtures, outcomes, .title = "every recording function once",
     aa_check_pass(&fx_worst, "third");
     aa_check_error(&fx_error, "a harness fault");
     aa_check_not_evaluated(&fx_fail_must, AA_CHECKS(&fx_not_eval, &fx_pass));
+    aa_check_not_evaluated_titled(&fx_fail_must, AA_CHECKS(&fx_not_eval_titled));
 
     aa_http_response_init(&resp);
     aa_diag_clear(&d);

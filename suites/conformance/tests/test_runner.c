@@ -1,13 +1,15 @@
 /*
  * Unit tests of the runner's internals: the PROFILE#9 HTTP classifier,
  * JSON comparison by value, option parsing and validation, the run file,
- * catalogue validation over hand-made catalogues, and selection. The whole
- * runner is exercised end to end by tests/cli.sh.
+ * catalogue validation over hand-made catalogues, selection, and the JWKS
+ * findings the suites share (suites/md_common.c). The whole runner is
+ * exercised end to end by tests/cli.sh.
  */
 #include <criterion/criterion.h>
 #include <string.h>
 
 #include "runner_int.h"
+#include "suites/md_common.h"
 
 /* ---- PROFILE#9 classification ---------------------------------------------- */
 
@@ -736,4 +738,84 @@ Test(flow_report, deselected_tests_are_skipped_not_failed)
     cr_assert(strstr(out, "TEST 1 FAILED"), "%s", out);
     free(out);
     aa_run_cleanup(&run);
+}
+
+/* ---- md_common: media types and JWKS findings ------------------------------------------- */
+
+Test(md_common, media_type_ignores_case_parameters_and_whitespace)
+{
+    cr_assert(md_media_type_is("application/json", "application/json"));
+    cr_assert(md_media_type_is(" Application/JSON\t; charset=utf-8", "application/json"));
+    cr_assert(md_media_type_is("application/jwk-set+json;x=1", "application/jwk-set+json"));
+    cr_assert_not(md_media_type_is("application/jsonx", "application/json"));
+    cr_assert_not(md_media_type_is("application/json-seq", "application/json"));
+    cr_assert_not(md_media_type_is("text/json", "application/json"));
+    cr_assert_not(md_media_type_is("", "application/json"));
+    cr_assert_not(md_media_type_is(NULL, "application/json"));
+}
+
+static void scan(const char *json, unsigned flags, struct md_jwks_scan *s)
+{
+    cJSON *keys = cJSON_Parse(json);
+
+    cr_assert_not_null(keys, "%s", json);
+    md_jwks_scan(keys, flags, s);
+    cJSON_Delete(keys);
+}
+
+static const char hostile_keys[] =
+    "[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"a\",\"x\":\"AA\"},"
+    "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"a\",\"x\":\"AA\",\"d\":\"AA\"},"
+    "{\"kty\":\"oct\",\"k\":\"AA\",\"kid\":\"\"},"
+    "{\"kty\":\"OKP\",\"crv\":\"X25519\",\"kid\":\"a\",\"x\":\"AA\"}]";
+
+Test(md_common, jwks_scan_names_every_defect_once)
+{
+    struct md_jwks_scan s;
+
+    scan(hostile_keys, 0, &s);
+    cr_assert_eq(s.n, 4);
+    cr_assert_str_eq(s.priv.p, "keys[1] has \"d\"; keys[2] has \"k\"");
+    /* keys[3] repeats the kid of keys[0] and of keys[1]: named for each */
+    cr_assert_str_eq(s.kid.p, "kid \"a\" repeats; keys[2] has no kid; kid \"a\" repeats; "
+                              "kid \"a\" repeats");
+    cr_assert(s.ed25519);
+    md_jwks_scan_free(&s);
+}
+
+Test(md_common, jwks_scan_wording_flags)
+{
+    struct md_jwks_scan s;
+
+    scan(hostile_keys, MD_JWKS_NAME_KID | MD_JWKS_REPEAT_AT, &s);
+    cr_assert_str_eq(s.priv.p, "keys[1] (kid a) has \"d\"; keys[2] (kid ) has \"k\"");
+    cr_assert_str_eq(s.kid.p, "kid \"a\" repeats (keys[0] and keys[1]); keys[2] has no kid; "
+                              "kid \"a\" repeats (keys[0] and keys[3]); "
+                              "kid \"a\" repeats (keys[1] and keys[3])");
+    md_jwks_scan_free(&s);
+}
+
+Test(md_common, jwks_scan_clean_set_and_non_arrays)
+{
+    struct md_jwks_scan s;
+
+    scan("[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"k1\",\"x\":\"AA\"},"
+         "{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"k2\",\"x\":\"AA\",\"y\":\"AA\"}]",
+         0, &s);
+    cr_assert_eq(s.n, 2);
+    cr_assert_eq(s.priv.len, 0);
+    cr_assert_eq(s.kid.len, 0);
+    cr_assert(s.ed25519);
+    md_jwks_scan_free(&s);
+
+    /* no Ed25519 key: an X25519 key is OKP but not for signing */
+    scan("[{\"kty\":\"OKP\",\"crv\":\"X25519\",\"kid\":\"k1\",\"x\":\"AA\"}]", 0, &s);
+    cr_assert_not(s.ed25519);
+    md_jwks_scan_free(&s);
+
+    scan("{\"keys\":[]}", 0, &s); /* the document, not its "keys" array */
+    cr_assert_eq(s.n, 0);
+    cr_assert_eq(s.priv.len + s.kid.len, 0);
+    cr_assert_not(s.ed25519);
+    md_jwks_scan_free(&s);
 }
