@@ -287,15 +287,26 @@ static int fill(const struct tctx *c, const struct aa_jwt *jwt, enum aa_token_ki
     return AA_OK;
 }
 
-static void tinit(struct tctx *c, const struct aa_token_policy *pol, const char *sect,
-                  enum aa_perr perr, struct aa_aauth_result *res)
+/* The prologue the three validators share: |out|, |res| and |key| start
+ * empty, so every exit path may hand them to finish(); a NULL argument is
+ * reported under the validator's own section |sect|, cited as |ref|. */
+static int tstart(struct tctx *c, const struct aa_token_policy *pol, const char *sect,
+                  const char *ref, enum aa_perr perr, struct aa_validated_token *out,
+                  struct aa_jwk *key, struct aa_aauth_result *res)
 {
+    if (out != NULL)
+        memset(out, 0, sizeof(*out));
+    aa_aauth_result_init(res);
+    if (pol == NULL || out == NULL)
+        return aauth_res(res, sect, 0, perr, 0, AA_E_INVAL, ref, "NULL argument");
+    memset(key, 0, sizeof(*key));
     c->pol = pol;
     c->p = pol->profile != NULL ? pol->profile : aa_profile_default();
     c->sect = sect;
     c->perr = perr;
     c->res = res;
     c->now = aa_clock_now(&pol->clock);
+    return AA_OK;
 }
 
 static int finish(int rc, struct aa_jwt *jwt, struct aa_jwk *key, struct aa_validated_token *out)
@@ -334,14 +345,9 @@ int aa_aauth_validate_agent_token(const struct aa_token_policy *pol, const char 
     struct aa_diag d;
     int rc;
 
-    if (out != NULL)
-        memset(out, 0, sizeof(*out));
-    aa_aauth_result_init(res);
-    if (pol == NULL || out == NULL)
-        return aauth_res(res, "4.3", 0, AA_PERR_INVALID_TOKEN, 0, AA_E_INVAL, "PROFILE#4.3",
-                         "NULL argument");
-    memset(&key, 0, sizeof(key));
-    tinit(&c, pol, "4.3", AA_PERR_INVALID_TOKEN, res);
+    if ((rc = tstart(&c, pol, "4.3", "PROFILE#4.3", AA_PERR_INVALID_TOKEN, out, &key, res)) !=
+        AA_OK)
+        return rc;
     if ((rc = t_parse(&c, token, len, &jwt, 1, 1)) != AA_OK)
         return finish(rc, NULL, &key, out);
     aa_diag_clear(&d);
@@ -370,14 +376,9 @@ int aa_aauth_validate_resource_token(const struct aa_token_policy *pol, const ch
     const cJSON *aud;
     int rc;
 
-    if (out != NULL)
-        memset(out, 0, sizeof(*out));
-    aa_aauth_result_init(res);
-    if (pol == NULL || out == NULL)
-        return aauth_res(res, "4.4", 0, AA_PERR_INVALID_RESOURCE_TOKEN, 0, AA_E_INVAL,
-                         "PROFILE#4.4", "NULL argument");
-    memset(&key, 0, sizeof(key));
-    tinit(&c, pol, "4.4", AA_PERR_INVALID_RESOURCE_TOKEN, res);
+    if ((rc = tstart(&c, pol, "4.4", "PROFILE#4.4", AA_PERR_INVALID_RESOURCE_TOKEN, out, &key,
+                     res)) != AA_OK)
+        return rc;
     if ((rc = t_parse(&c, token, len, &jwt, 1, 1)) != AA_OK)
         return finish(rc, NULL, &key, out);
     if ((rc = t_typ(&c, &jwt, c.p->typ.resource, 2)) != AA_OK ||
@@ -447,14 +448,9 @@ int aa_aauth_validate_auth_token(const struct aa_token_policy *pol, const char *
     bool trusted = false;
     int rc;
 
-    if (out != NULL)
-        memset(out, 0, sizeof(*out));
-    aa_aauth_result_init(res);
-    if (pol == NULL || out == NULL)
-        return aauth_res(res, "4.5", 0, AA_PERR_INVALID_TOKEN, 0, AA_E_INVAL, "PROFILE#4.5",
-                         "NULL argument");
-    memset(&key, 0, sizeof(key));
-    tinit(&c, pol, "4.5", AA_PERR_INVALID_TOKEN, res);
+    if ((rc = tstart(&c, pol, "4.5", "PROFILE#4.5", AA_PERR_INVALID_TOKEN, out, &key, res)) !=
+        AA_OK)
+        return rc;
     if ((rc = t_parse(&c, token, len, &jwt, 1, 2)) != AA_OK)
         return finish(rc, NULL, &key, out);
     if ((rc = t_typ(&c, &jwt, c.p->typ.auth, 2)) != AA_OK || (rc = t_kid(&c, &jwt, 3)) != AA_OK ||

@@ -704,11 +704,30 @@ static int parse_item_or_inner(struct sfp *p, struct aa_sf_item *out)
 }
 
 /* ---- RFC 8941 §4.2.1 lists ------------------------------------------- */
+/* Between the members of a list (RFC8941#4.2.1) or a dictionary
+ * (RFC8941#4.2.2), the same steps: after a member and its OWS, a ','
+ * then OWS, and another member must follow. |kind| and |ref| name the
+ * field kind in the error. */
+static int member_separator(struct sfp *p, const char *kind, const char *ref)
+{
+    char what[24]; /* SHOW's buffer */
+
+    if (peek(p) != ',')
+        return aa_fail(p->d, AA_E_SF_SYNTAX, ref,
+                       "%s: expected ',' after a member at offset %zu, found %s", kind, p->pos,
+                       SHOW(p, p->pos));
+    p->pos++;
+    skip_ows(p);
+    if (at_end(p))
+        return aa_fail(p->d, AA_E_SF_SYNTAX, ref,
+                       "%s: trailing ',' (no member after it) at offset %zu", kind, p->pos);
+    return AA_OK;
+}
+
 static int parse_list_members(struct sfp *p, struct aa_sf_list *out)
 {
     struct aa_sf_list l = {NULL, 0};
     size_t cap = 0;
-    char what[24];
     int rc;
 
     while (!at_end(p)) {
@@ -728,19 +747,8 @@ static int parse_list_members(struct sfp *p, struct aa_sf_list *out)
         skip_ows(p);
         if (at_end(p))
             break;
-        if (peek(p) != ',') {
-            rc = aa_fail(p->d, AA_E_SF_SYNTAX, "RFC8941#4.2.1",
-                         "list: expected ',' after a member at offset %zu, found %s", p->pos,
-                         SHOW(p, p->pos));
+        if ((rc = member_separator(p, "list", "RFC8941#4.2.1")) != AA_OK)
             goto fail;
-        }
-        p->pos++;
-        skip_ows(p);
-        if (at_end(p)) {
-            rc = aa_fail(p->d, AA_E_SF_SYNTAX, "RFC8941#4.2.1",
-                         "list: trailing ',' (no member after it) at offset %zu", p->pos);
-            goto fail;
-        }
     }
     *out = l;
     return AA_OK;
@@ -755,7 +763,6 @@ static int parse_dict_members(struct sfp *p, struct aa_sf_dict *out)
     struct aa_sf_dict dct = {NULL, 0};
     struct keymap km = {NULL, 0};
     size_t cap = 0;
-    char what[24];
     int rc;
 
     while (!at_end(p)) {
@@ -809,19 +816,8 @@ static int parse_dict_members(struct sfp *p, struct aa_sf_dict *out)
         skip_ows(p);
         if (at_end(p))
             break;
-        if (peek(p) != ',') {
-            rc = aa_fail(p->d, AA_E_SF_SYNTAX, "RFC8941#4.2.2",
-                         "dictionary: expected ',' after a member at offset %zu, found %s", p->pos,
-                         SHOW(p, p->pos));
+        if ((rc = member_separator(p, "dictionary", "RFC8941#4.2.2")) != AA_OK)
             goto fail;
-        }
-        p->pos++;
-        skip_ows(p);
-        if (at_end(p)) {
-            rc = aa_fail(p->d, AA_E_SF_SYNTAX, "RFC8941#4.2.2",
-                         "dictionary: trailing ',' (no member after it) at offset %zu", p->pos);
-            goto fail;
-        }
     }
     km_free(&km);
     *out = dct;
@@ -888,36 +884,32 @@ static int parse_field(const char *in, size_t len, enum field_kind kind, void *o
     return AA_OK;
 }
 
-static bool bad_args(const char *in, size_t len, const void *out)
+/* The three public entry points differ only in the type of |out| (|size|
+ * bytes): it starts zeroed, so a caller may free it whatever the result;
+ * |fn| names the entry point in the argument error. */
+static int parse_entry(const char *fn, const char *in, size_t len, enum field_kind kind, void *out,
+                       size_t size, struct aa_diag *d)
 {
-    return out == NULL || (in == NULL && len > 0);
+    if (out != NULL)
+        memset(out, 0, size);
+    if (out == NULL || (in == NULL && len > 0))
+        return aa_fail(d, AA_E_INVAL, NULL, "%s: NULL argument", fn);
+    return parse_field(in, len, kind, out, d);
 }
 
 int aa_sf_parse_item(const char *in, size_t len, struct aa_sf_item *out, struct aa_diag *d)
 {
-    if (out != NULL)
-        memset(out, 0, sizeof(*out));
-    if (bad_args(in, len, out))
-        return aa_fail(d, AA_E_INVAL, NULL, "aa_sf_parse_item: NULL argument");
-    return parse_field(in, len, FK_ITEM, out, d);
+    return parse_entry("aa_sf_parse_item", in, len, FK_ITEM, out, sizeof(*out), d);
 }
 
 int aa_sf_parse_list(const char *in, size_t len, struct aa_sf_list *out, struct aa_diag *d)
 {
-    if (out != NULL)
-        memset(out, 0, sizeof(*out));
-    if (bad_args(in, len, out))
-        return aa_fail(d, AA_E_INVAL, NULL, "aa_sf_parse_list: NULL argument");
-    return parse_field(in, len, FK_LIST, out, d);
+    return parse_entry("aa_sf_parse_list", in, len, FK_LIST, out, sizeof(*out), d);
 }
 
 int aa_sf_parse_dict(const char *in, size_t len, struct aa_sf_dict *out, struct aa_diag *d)
 {
-    if (out != NULL)
-        memset(out, 0, sizeof(*out));
-    if (bad_args(in, len, out))
-        return aa_fail(d, AA_E_INVAL, NULL, "aa_sf_parse_dict: NULL argument");
-    return parse_field(in, len, FK_DICT, out, d);
+    return parse_entry("aa_sf_parse_dict", in, len, FK_DICT, out, sizeof(*out), d);
 }
 
 int aa_sf_parse_key_at(const char *in, size_t len, size_t *pos, char **out, struct aa_diag *d)

@@ -432,6 +432,21 @@ static int status_fail(struct aa_client_step *st, const char *ref, const char *w
                         d);
 }
 
+/* A form-encoded POST to a token endpoint (the AS's, PROFILE#6.3, or a
+ * resource's, PROFILE#6.2): |x| is reset, so the caller adds the
+ * credential and signing options afterwards. |form| must outlive |x|. */
+static void form_post(struct cl_exchange *x, const struct aa_client *c,
+                      enum aa_client_step_kind kind, const char *url, const struct aa_buf *form)
+{
+    memset(x, 0, sizeof(*x));
+    x->kind = kind;
+    x->method = "POST";
+    x->url = url;
+    x->content_type = c->p->form_content_type;
+    x->body = form->p ? form->p : "";
+    x->body_len = form->len;
+}
+
 int aa_client_token_request(struct aa_client *c, const char *as_id,
                             const struct aa_client_token_params *tp,
                             const struct aa_client_send_opts *so,
@@ -475,13 +490,7 @@ int aa_client_token_request(struct aa_client *c, const char *as_id,
         rc = aa_fail(d, form.err, ref, "cannot build the form body");
         goto out;
     }
-    memset(&x, 0, sizeof(x));
-    x.kind = AA_CSTEP_TOKEN;
-    x.method = "POST";
-    x.url = m->agent_token_endpoint;
-    x.content_type = c->p->form_content_type;
-    x.body = form.p ? form.p : "";
-    x.body_len = form.len;
+    form_post(&x, c, AA_CSTEP_TOKEN, m->agent_token_endpoint, &form);
     x.key = so ? so->key : NULL;
     x.sopts = so ? so->sign : NULL;
     x.http_flags = so ? so->http_flags : 0;
@@ -1134,13 +1143,7 @@ int aa_client_resource_token_request(struct aa_client *c, const char *resource_i
     }
     if ((rc = cl_cred_build(c, AA_CRED_IDENTITY, NULL, ep_copy, &cred, &typ, NULL, d)) != AA_OK)
         goto out;
-    memset(&x, 0, sizeof(x));
-    x.kind = AA_CSTEP_RESOURCE_TOKEN;
-    x.method = "POST";
-    x.url = ep_copy;
-    x.content_type = c->p->form_content_type;
-    x.body = form.p ? form.p : "";
-    x.body_len = form.len;
+    form_post(&x, c, AA_CSTEP_RESOURCE_TOKEN, ep_copy, &form);
     x.cred = &cred;
     x.token_typ = typ;
     if ((rc = cl_exchange(c, &x, &st, d)) != AA_OK)

@@ -343,6 +343,19 @@ static int fill_token(const struct aa_client *c, const struct aa_jwt *t, enum aa
     return AA_OK;
 }
 
+/* The token policy both checks start from: the client's profile, clock,
+ * dev mode and key discovery (|r| is the caller's and must outlive |pol|). */
+static void token_policy(struct aa_client *c, struct aa_token_policy *pol,
+                         struct aa_key_resolver *r)
+{
+    memset(pol, 0, sizeof(*pol));
+    cl_resolver(c, r);
+    pol->profile = c->p;
+    pol->clock = c->clock;
+    pol->resolver = r;
+    pol->dev_mode = c->dev_mode;
+}
+
 /* "<what>: <inner message>" as an AA_E_CLIENT_TOKEN finding. */
 static int token_fail(struct aa_diag *d, const char *ref, const char *what,
                       const struct aa_diag *inner)
@@ -456,12 +469,7 @@ int aa_client_check_agent_token(struct aa_client *c, const char *token,
         struct aa_validated_token vt;
         struct aa_aauth_result res;
 
-        memset(&pol, 0, sizeof(pol));
-        cl_resolver(c, &r);
-        pol.profile = c->p;
-        pol.clock = c->clock;
-        pol.resolver = &r;
-        pol.dev_mode = c->dev_mode;
+        token_policy(c, &pol, &r);
         pol.faults = AA_FAULT_IGNORE_AUD;
         rc = aa_aauth_validate_agent_token(&pol, token, strlen(token), &vt, &res);
         if (rc != AA_OK) {
@@ -529,14 +537,9 @@ int aa_client_check_auth_token(struct aa_client *c, const char *token, const cha
         struct aa_aauth_result res;
         const char *trusted[2] = {iss, NULL};
 
-        memset(&pol, 0, sizeof(pol));
-        cl_resolver(c, &r);
-        pol.profile = c->p;
-        pol.clock = c->clock;
+        token_policy(c, &pol, &r);
         pol.receiver = aud_id;
-        pol.resolver = &r;
         pol.trusted_issuers = trusted;
-        pol.dev_mode = c->dev_mode;
         pol.self_is_agent = self_is_agent;
         rc = aa_aauth_validate_auth_token(&pol, token, strlen(token), &vt, &res);
         if (rc != AA_OK) {

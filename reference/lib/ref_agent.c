@@ -35,7 +35,6 @@ struct agent {
     char *name;
     bool allow_remote;
     char well_known[64]; /* "/.well-known/aauth-agent" (route path) */
-    char *metadata_json;
     struct aa_nonce_cache *nonces;
 };
 
@@ -49,7 +48,6 @@ static void agent_free(void *p)
     struct agent *a = p;
 
     free(a->name);
-    free(a->metadata_json);
     aa_nonce_cache_free(a->nonces);
     free(a);
 }
@@ -97,26 +95,12 @@ static int render_metadata(struct aa_ref_server *s, struct agent *a)
         add_url(m, md->policy_uri, s, "/policy") != AA_OK ||
         add_url(m, md->tos_uri, s, "/tos") != AA_OK || add_url(m, md->homepage, s, "/") != AA_OK)
         goto out;
-    rc = ref_render_json(m, &a->metadata_json);
+    rc = ref_render_json(m, &s->metadata_json);
 out:
     free(self);
     free(cb);
     cJSON_Delete(m);
     return rc;
-}
-
-static void h_metadata(struct aa_ref_server *s, const struct aa_server_request *req,
-                       struct aa_server_response *resp)
-{
-    (void)req;
-    ref_send_json_text(resp, 200, agent_of(s)->metadata_json, 0);
-}
-
-static void h_jwks(struct aa_ref_server *s, const struct aa_server_request *req,
-                   struct aa_server_response *resp)
-{
-    (void)req;
-    ref_send_jwks(s, resp);
 }
 
 /* ---- pages ------------------------------------------------------------------ */
@@ -556,8 +540,8 @@ int aa_ref_agent_start(const struct aa_ref_agent_config *cfg, struct aa_ref_serv
         rc = aa_fail(d, AA_E_NOMEM, "PROFILE#6.1", "out of memory");
         goto fail;
     }
-    if ((rc = ref_server_route(s, "GET", a->well_known, h_metadata, "metadata")) != AA_OK ||
-        (rc = ref_server_route(s, "GET", AA_REF_PATH_JWKS, h_jwks, "jwks")) != AA_OK ||
+    if ((rc = ref_server_route(s, "GET", a->well_known, ref_h_metadata, "metadata")) != AA_OK ||
+        (rc = ref_server_route(s, "GET", AA_REF_PATH_JWKS, ref_h_jwks, "jwks")) != AA_OK ||
         (rc = ref_server_route(s, "POST", AA_REF_PATH_DELEGATE_TOKEN, h_delegate_token,
                                "delegate token")) != AA_OK ||
         (rc = ref_server_route(s, "GET", AA_REF_PATH_CALLBACK, h_callback, "callback")) != AA_OK ||

@@ -58,7 +58,6 @@ static void auth_free(void *p)
         free(a->users[i].email);
     }
     free(a->users);
-    free(a->metadata_json);
     aa_nonce_cache_free(a->nonces);
     auth_table_cleanup(&a->pending);
     auth_table_cleanup(&a->codes);
@@ -376,26 +375,12 @@ static int render_metadata(struct aa_ref_server *s, struct auth *a)
         goto out;
     if ((rc = aa_json_print(m, &b)) != AA_OK)
         goto out;
-    a->metadata_json = aa_buf_detach(&b, NULL);
-    rc = a->metadata_json != NULL ? AA_OK : AA_E_NOMEM;
+    s->metadata_json = aa_buf_detach(&b, NULL);
+    rc = s->metadata_json != NULL ? AA_OK : AA_E_NOMEM;
 out:
     aa_buf_free(&b);
     cJSON_Delete(m);
     return rc;
-}
-
-static void h_metadata(struct aa_ref_server *s, const struct aa_server_request *req,
-                       struct aa_server_response *resp)
-{
-    (void)req;
-    ref_send_json_text(resp, 200, auth_of(s)->metadata_json, 0);
-}
-
-static void h_jwks(struct aa_ref_server *s, const struct aa_server_request *req,
-                   struct aa_server_response *resp)
-{
-    (void)req;
-    ref_send_jwks(s, resp);
 }
 
 /* ---- the requesting agent (PROFILE#6.3) ----------------------------------------------- */
@@ -1313,8 +1298,8 @@ int aa_ref_auth_start(const struct aa_ref_auth_config *cfg, struct aa_ref_server
         rc = aa_fail(d, AA_E_NOMEM, "PROFILE#6.3", "out of memory");
         goto fail;
     }
-    if ((rc = ref_server_route(s, "GET", a->well_known, h_metadata, "metadata")) != AA_OK ||
-        (rc = ref_server_route(s, "GET", AA_REF_PATH_JWKS, h_jwks, "jwks")) != AA_OK ||
+    if ((rc = ref_server_route(s, "GET", a->well_known, ref_h_metadata, "metadata")) != AA_OK ||
+        (rc = ref_server_route(s, "GET", AA_REF_PATH_JWKS, ref_h_jwks, "jwks")) != AA_OK ||
         (rc = ref_server_route(s, "POST", AUTH_PATH_TOKEN, h_token, "agent token endpoint")) !=
             AA_OK ||
         (rc = ref_server_route(s, "GET", AUTH_PATH_AUTH, auth_h_ui_get, "consent")) != AA_OK ||

@@ -106,7 +106,6 @@ struct auth {
     struct auth_user *users;
     size_t n_users;
     char well_known[64]; /* "/.well-known/aauth-issuer" */
-    char *metadata_json;
     struct aa_nonce_cache *nonces;
     struct auth_table pending; /* request tokens (consent needed) */
     struct auth_table codes;   /* authorization codes */

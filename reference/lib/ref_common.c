@@ -510,6 +510,7 @@ void aa_ref_stop(struct aa_ref_server *s)
         free(s->trusted_origins[i]);
     free(s->trusted_origins);
     free(s->jwks_json);
+    free(s->metadata_json);
     aa_jwk_cleanup(&s->key);
     free(s->id);
     free(s->url);
@@ -860,6 +861,20 @@ int ref_send_result(struct aa_server_response *r, const struct aa_aauth_result *
 int ref_send_jwks(const struct aa_ref_server *s, struct aa_server_response *r)
 {
     return ref_send_json_text(r, 200, s->jwks_json, 0);
+}
+
+void ref_h_metadata(struct aa_ref_server *s, const struct aa_server_request *req,
+                    struct aa_server_response *resp)
+{
+    (void)req;
+    ref_send_json_text(resp, 200, s->metadata_json, 0);
+}
+
+void ref_h_jwks(struct aa_ref_server *s, const struct aa_server_request *req,
+                struct aa_server_response *resp)
+{
+    (void)req;
+    ref_send_jwks(s, resp);
 }
 
 int ref_send_html(struct aa_server_response *r, int status, const char *html)

@@ -75,6 +75,10 @@ struct aa_ref_server {
     struct aa_jwk key; /* private signing key (Ed25519, D-12) */
     char thumbprint[AA_JWK_THUMBPRINT_LEN + 1];
     char *jwks_json; /* {"keys":[public key]}, rendered once */
+    /* The role's well-known metadata (PROFILE#3), rendered once by the
+     * role after ref_server_listen (it names the URL) and before
+     * ref_server_ready; owned. */
+    char *metadata_json;
 
     /* time */
     struct aa_ref_clock *clock; /* the caller's (shared) or &own_clock */
@@ -205,6 +209,12 @@ int ref_send_result(struct aa_server_response *r, const struct aa_aauth_result *
 bool ref_is_discovery_outcome(int code);
 /* GET /jwks.json: the pre-rendered public JWKS (PROFILE#3, D-14). */
 int ref_send_jwks(const struct aa_ref_server *s, struct aa_server_response *r);
+/* Route handlers every role registers the same way: its well-known
+ * metadata (s->metadata_json) and its JWKS (ref_send_jwks). */
+void ref_h_metadata(struct aa_ref_server *s, const struct aa_server_request *req,
+                    struct aa_server_response *resp);
+void ref_h_jwks(struct aa_ref_server *s, const struct aa_server_request *req,
+                struct aa_server_response *resp);
 /* A page (text/html; charset=utf-8, no-store). */
 int ref_send_html(struct aa_server_response *r, int status, const char *html);
 /* HTML text and attribute values alike: & < > " ' as entities; controls,

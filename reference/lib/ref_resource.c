@@ -63,7 +63,6 @@ static void resource_free(void *p)
     free(r->scope);
     strv_free(r->supported);
     free(r->downstream);
-    free(r->metadata_json);
     aa_nonce_cache_free(r->nonces);
     free(r);
 }
@@ -195,28 +194,14 @@ static int render_metadata(struct aa_ref_server *s, struct resource *r)
         goto out;
     if ((rc = aa_json_print(m, &b)) != AA_OK)
         goto out;
-    r->metadata_json = aa_buf_detach(&b, NULL);
-    rc = r->metadata_json ? AA_OK : AA_E_NOMEM;
+    s->metadata_json = aa_buf_detach(&b, NULL);
+    rc = s->metadata_json ? AA_OK : AA_E_NOMEM;
 out:
     aa_buf_free(&b);
     free(jwks);
     free(tok);
     cJSON_Delete(m);
     return rc;
-}
-
-static void h_metadata(struct aa_ref_server *s, const struct aa_server_request *req,
-                       struct aa_server_response *resp)
-{
-    (void)req;
-    ref_send_json_text(resp, 200, res_of(s)->metadata_json, 0);
-}
-
-static void h_jwks(struct aa_ref_server *s, const struct aa_server_request *req,
-                   struct aa_server_response *resp)
-{
-    (void)req;
-    ref_send_jwks(s, resp);
 }
 
 /* ---- resource tokens (PROFILE#4.2, #6.2, D-5, D-16) --------------------------- */
@@ -854,8 +839,8 @@ int aa_ref_resource_start(const struct aa_ref_resource_config *cfg, struct aa_re
     s->role_free = resource_free;
     if ((rc = setup(s, r, cfg, d)) != AA_OK)
         goto fail;
-    if ((rc = ref_server_route(s, "GET", r->well_known, h_metadata, "metadata")) != AA_OK ||
-        (rc = ref_server_route(s, "GET", AA_REF_PATH_JWKS, h_jwks, "jwks")) != AA_OK ||
+    if ((rc = ref_server_route(s, "GET", r->well_known, ref_h_metadata, "metadata")) != AA_OK ||
+        (rc = ref_server_route(s, "GET", AA_REF_PATH_JWKS, ref_h_jwks, "jwks")) != AA_OK ||
         (rc = ref_server_route(s, "GET", RES_PATH_HWK, h_data_hwk, NULL)) != AA_OK ||
         (rc = ref_server_route(s, "POST", RES_PATH_HWK, h_data_hwk, NULL)) != AA_OK ||
         (rc = ref_server_route(s, "GET", RES_PATH_JWKS, h_data_jwks, NULL)) != AA_OK ||

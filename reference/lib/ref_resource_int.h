@@ -41,7 +41,6 @@ struct resource {
     char *downstream;    /* F7: URL of R2's /data-auth, or NULL */
     bool require_nonce;  /* D-10 */
     char well_known[64]; /* "/.well-known/aauth-resource" */
-    char *metadata_json;
     struct aa_nonce_cache *nonces;
     struct aa_disc *disc; /* the server's discovery cache (borrowed) */
     struct aa_key_resolver resolver;

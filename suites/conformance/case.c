@@ -1199,6 +1199,8 @@ int aa_conf_send_signed(const char *who, const struct aa_http_request *req,
     return rc;
 }
 
+static enum aa_outcome violated(const struct aa_check *c);
+
 static void note_rejection(const struct aa_http_response *resp)
 {
     struct aa_buf b;
@@ -1322,11 +1324,7 @@ int aa_case_probe(const struct aa_check *c, const struct aa_http_expect *e,
                           found->name, found->name);
             obs.actual = actual_text;
             obs.hint = hint.p;
-            aa_check_record(c,
-                            c->level == AA_LEVEL_SHOULD ? AA_OUT_WARN
-                            : c->level == AA_LEVEL_INFO ? AA_OUT_INFO
-                                                        : AA_OUT_FAIL,
-                            &obs);
+            aa_check_record(c, violated(c), &obs);
             ret = 2;
         }
     } else {
@@ -1335,11 +1333,7 @@ int aa_case_probe(const struct aa_check *c, const struct aa_http_expect *e,
         aa_conf_note("--- quirk probes: none accepted ---");
         obs.actual = actual_text;
         obs.hint = hint.p;
-        aa_check_record(c,
-                        c->level == AA_LEVEL_SHOULD ? AA_OUT_WARN
-                        : c->level == AA_LEVEL_INFO ? AA_OUT_INFO
-                                                    : AA_OUT_FAIL,
-                        &obs);
+        aa_check_record(c, violated(c), &obs);
         ret = 2;
     }
     aa_http_response_cleanup(&pr);
@@ -1518,8 +1512,6 @@ enum aa_outcome aa_check_outcome(const struct aa_check *c, bool *recorded)
     return g.worst_o[k];
 }
 
-static enum aa_outcome violated(const struct aa_check *c);
-
 static void not_evaluated(const struct aa_check *prereq, const struct aa_check *const *checks,
                           bool titled)
 {
@@ -1590,85 +1582,73 @@ void aa_check_pass(const struct aa_check *c, const char *actual_fmt, ...)
     free(a);
 }
 
-static void record_with_hint(const struct aa_check *c, enum aa_outcome o, const char *expected,
-                             const char *actual, const char *hint)
+/* The recorders below differ only in the outcome and in where their
+ * formatted text goes: the hint (fail, warn: what to fix) or the message
+ * (info, skip, error). A failed format records the outcome without it. */
+static void record_vtext(const struct aa_check *c, enum aa_outcome o, const char *expected,
+                         const char *actual, bool as_hint, const char *fmt, va_list ap)
+    AA_PRINTF(6, 0);
+static void record_vtext(const struct aa_check *c, enum aa_outcome o, const char *expected,
+                         const char *actual, bool as_hint, const char *fmt, va_list ap)
 {
     struct aa_obs obs = {0};
+    char *text = vfmt(fmt, ap);
 
     obs.expected = expected;
     obs.actual = actual;
-    obs.hint = hint;
+    if (as_hint)
+        obs.hint = text;
+    else
+        obs.message = text;
     aa_check_record(c, o, &obs);
+    free(text);
 }
 
 void aa_check_fail(const struct aa_check *c, const char *expected, const char *actual,
                    const char *hint_fmt, ...)
 {
     va_list ap;
-    char *h;
 
     va_start(ap, hint_fmt);
-    h = vfmt(hint_fmt, ap);
+    record_vtext(c, violated(c), expected, actual, true, hint_fmt, ap);
     va_end(ap);
-    record_with_hint(c, violated(c), expected, actual, h);
-    free(h);
 }
 
 void aa_check_warn(const struct aa_check *c, const char *expected, const char *actual,
                    const char *hint_fmt, ...)
 {
     va_list ap;
-    char *h;
 
     va_start(ap, hint_fmt);
-    h = vfmt(hint_fmt, ap);
+    record_vtext(c, AA_OUT_WARN, expected, actual, true, hint_fmt, ap);
     va_end(ap);
-    record_with_hint(c, AA_OUT_WARN, expected, actual, h);
-    free(h);
 }
 
 void aa_check_info(const struct aa_check *c, const char *actual, const char *msg_fmt, ...)
 {
-    struct aa_obs obs = {0};
     va_list ap;
-    char *m;
 
     va_start(ap, msg_fmt);
-    m = vfmt(msg_fmt, ap);
+    record_vtext(c, AA_OUT_INFO, NULL, actual, false, msg_fmt, ap);
     va_end(ap);
-    obs.actual = actual;
-    obs.message = m;
-    aa_check_record(c, AA_OUT_INFO, &obs);
-    free(m);
 }
 
 void aa_check_skip(const struct aa_check *c, const char *reason_fmt, ...)
 {
-    struct aa_obs obs = {0};
     va_list ap;
-    char *m;
 
     va_start(ap, reason_fmt);
-    m = vfmt(reason_fmt, ap);
+    record_vtext(c, AA_OUT_SKIP, c->expect, NULL, false, reason_fmt, ap);
     va_end(ap);
-    obs.message = m;
-    obs.expected = c->expect;
-    aa_check_record(c, AA_OUT_SKIP, &obs);
-    free(m);
 }
 
 void aa_check_error(const struct aa_check *c, const char *fault_fmt, ...)
 {
-    struct aa_obs obs = {0};
     va_list ap;
-    char *m;
 
     va_start(ap, fault_fmt);
-    m = vfmt(fault_fmt, ap);
+    record_vtext(c, AA_OUT_ERROR, NULL, NULL, false, fault_fmt, ap);
     va_end(ap);
-    obs.message = m;
-    aa_check_record(c, AA_OUT_ERROR, &obs);
-    free(m);
 }
 
 void aa_check_fault(const struct aa_check *c, const char *what, int rc, const struct aa_diag *d)

@@ -267,6 +267,23 @@ static void inst_unavailable(struct aa_rc_inst *in, const char *what, int rc,
     in->unavailable = reason(what, rc, d);
 }
 
+/* How a start_* ends: the server is up and recorded, or the instance is
+ * marked unavailable with the reason; a start that returned no server
+ * and no error is a harness fault. */
+static int inst_outcome(struct aa_embed *e, struct aa_rconf *conf, struct aa_rc_inst *in,
+                        struct emb_inst *x, struct aa_ref_server *s, const char *public_id, int rc,
+                        const struct aa_diag *d)
+{
+    if (rc == AA_OK && s != NULL) {
+        inst_started(e, conf, in, x, s, public_id);
+        return AA_OK;
+    }
+    if (rc == AA_OK)
+        rc = AA_E_INTERNAL;
+    inst_unavailable(in, in->name, rc, d);
+    return rc;
+}
+
 /* An instance of a role under test is the user's to provide. */
 static bool inst_external_only(struct aa_rconf *conf, struct aa_rc_inst *in,
                                const struct aa_inst_def *def)
@@ -327,12 +344,7 @@ static int start_auth(struct aa_embed *e, struct aa_rconf *conf, struct aa_rc_in
     cfg.n_trusted_issuers = n_trusted_issuers;
     if (rc == AA_OK)
         rc = aa_ref_auth_start(&cfg, &s, &d);
-    if (rc == AA_OK && s != NULL) {
-        inst_started(e, conf, in, x, s, public_id);
-        return AA_OK;
-    }
-    inst_unavailable(in, in->name, rc == AA_OK ? AA_E_INTERNAL : rc, &d);
-    return rc == AA_OK ? AA_E_INTERNAL : rc;
+    return inst_outcome(e, conf, in, x, s, public_id, rc, &d);
 }
 
 static int start_resource(struct aa_embed *e, struct aa_rconf *conf, struct aa_rc_inst *in,
@@ -354,12 +366,7 @@ static int start_resource(struct aa_embed *e, struct aa_rconf *conf, struct aa_r
     cfg.auth_server = auth_server;
     if (rc == AA_OK)
         rc = aa_ref_resource_start(&cfg, &s, &d);
-    if (rc == AA_OK && s != NULL) {
-        inst_started(e, conf, in, x, s, public_id);
-        return AA_OK;
-    }
-    inst_unavailable(in, in->name, rc == AA_OK ? AA_E_INTERNAL : rc, &d);
-    return rc == AA_OK ? AA_E_INTERNAL : rc;
+    return inst_outcome(e, conf, in, x, s, public_id, rc, &d);
 }
 
 /* ---- the delegate client's servers (client-*) -------------------------------- */
