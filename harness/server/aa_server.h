@@ -36,7 +36,11 @@
  *     Content-Length / Transfer-Encoding header is dropped.
  *   - a response cannot be queued while a body is still arriving, so a
  *     chunked body over max_body is answered 413 only after its last byte
- *     (and dropped without an answer past AA_SERVER_DISCARD_MAX).
+ *     (and dropped without an answer past AA_SERVER_DISCARD_MAX). A
+ *     Content-Length over max_body is handled the same way, because
+ *     answering before the body and closing makes the kernel reset the
+ *     connection and the client often loses the 413; it is answered at
+ *     once only after "Expect: 100-continue" or past the discard cap.
  *   - a NUL byte inside a header value truncates the value at the NUL (MHD
  *     reports the shorter length); the rest of that value is lost.
  *   - an obs-fold continuation line is mis-parsed by MHD (the folded text
@@ -79,9 +83,9 @@ const char *aa_server_strerror(int code);
 #define AA_SERVER_MAX_CONNECTIONS_LIMIT 65536u
 #define AA_SERVER_THREADS_DEFAULT 2u
 #define AA_SERVER_MAX_HEADERS 1024 /* field lines handed to a handler */
-/* A body without a usable Content-Length that crosses max_body is read and
- * discarded up to this many bytes, then answered 413; beyond it the
- * connection is closed without a response (MHD cannot answer mid-upload). */
+/* A body over max_body is read and discarded up to this many bytes, then
+ * answered 413. Past it a chunked body is dropped without a response (MHD
+ * cannot answer mid-upload); a declared length past it is answered at once. */
 #define AA_SERVER_DISCARD_MAX(max_body)                                                            \
     ((uint64_t)(max_body)*4 > 4194304u ? (uint64_t)(max_body)*4 : 4194304u)
 /* Per-connection memory pool: must hold the header block plus MHD's

@@ -836,6 +836,16 @@ static bool parse_size(const char *s, uint64_t *out)
     return true;
 }
 
+/* The client sent "Expect: 100-continue" (RFC 9110 section 10.1.1): it
+ * waits for our answer before sending the body, so a refusal can be sent
+ * at once and reaches it. */
+static bool expects_continue(const struct aa_server_request *req)
+{
+    const char *v = aa_server_request_header(req, "Expect");
+
+    return v != NULL && aa_str_eq_ci(aa_str_c(v), "100-continue");
+}
+
 /*
  * Checks made once the header block is in, in PROFILE#2.11 order: size
  * limits first (RB-01/RB-02), then framing and syntax that MHD 0.9.75
@@ -860,9 +870,20 @@ static bool precheck(struct aa_server *s, struct MHD_Connection *con, struct rq 
     else if (hs->overflow)
         *ret = send_limit_error(s, con, rq, req, 431, "too many request header fields", hs->n + 1,
                                 (size_t)AA_SERVER_MAX_HEADERS);
-    else if (n_cl == 1 && n_te == 0 && parse_size(cl, &declared) && declared > s->o.max_body)
+    else if (n_cl == 1 && n_te == 0 && parse_size(cl, &declared) && declared > s->o.max_body) {
+        /* Answering while the client is still sending the body and then
+         * closing makes the kernel reset the connection, and the client
+         * often loses the 413 with it. So a body up to the discard cap is
+         * read and dropped and the 413 follows its last byte (as for a
+         * chunked body); only a client that waits for "100 Continue", or
+         * a body past the cap, is answered at once. */
+        if (!expects_continue(req) && declared <= AA_SERVER_DISCARD_MAX(s->o.max_body)) {
+            rq->too_large = true;
+            return false;
+        }
         *ret = send_limit_error(s, con, rq, req, 413, "request body too large",
                                 (size_t)(declared > SIZE_MAX ? SIZE_MAX : declared), s->o.max_body);
+    }
     else if (!target_ok(req->target, req->target_len))
         *ret = send_adapter_error(s, con, rq, req, 400,
                                   "malformed request-target (RFC 9112 section 3.2)");

@@ -486,10 +486,11 @@ Test(server, body_over_1mib_declared_gets_413_before_upload)
     struct aa_server *s = start_echo(NULL);
     struct raw_resp r;
 
-    /* only the head is sent: the 413 must not wait for the body */
+    /* only the head is sent, with Expect: 100-continue (RFC 9110 section
+     * 10.1.1): the 413 must not wait for the body */
     exchanges(aa_server_port(s),
               "POST /p HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
-              "Content-Length: 1048577\r\n\r\n",
+              "Expect: 100-continue\r\nContent-Length: 1048577\r\n\r\n",
               &r);
     cr_assert_eq(r.status, 413, "%s", r.head);
     cr_assert(find_ci(r.head, "\r\nContent-Type: application/json") != NULL);
@@ -535,6 +536,13 @@ Test(server, body_limit_boundary_and_streamed_overflow)
     cr_assert_eq(r.status, 200, "exactly 1 MiB is allowed");
     snprintf(want, sizeof(want), "body=%zu:", (size_t)1024 * 1024);
     cr_assert(strstr(r.body, want) != NULL);
+    raw_resp_free(&r);
+
+    /* Content-Length 1 MiB + 1 without Expect: read and dropped, then the
+     * 413, so the client that is still sending receives it */
+    post_sized(aa_server_port(s), (size_t)1024 * 1024 + 1, false, &r);
+    cr_assert_eq(r.status, 413, "declared body of 1 MiB + 1");
+    cr_assert(strstr(r.body, "\"error\":\"invalid_request\"") != NULL);
     raw_resp_free(&r);
 
     post_sized(aa_server_port(s), (size_t)1024 * 1024 + 1, true, &r);
@@ -796,7 +804,9 @@ Test(server, log_and_transcript_hooks)
     raw_resp_free(&r);
     exchanges(aa_server_port(s), "GET /missing HTTP/1.1\r\nHost: h\r\n\r\n", &r);
     raw_resp_free(&r);
-    exchanges(aa_server_port(s), "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 2000000\r\n\r\n",
+    exchanges(aa_server_port(s),
+              "POST /x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n"
+              "Content-Length: 2000000\r\n\r\n",
               &r);
     cr_assert_eq(r.status, 413);
     raw_resp_free(&r);
