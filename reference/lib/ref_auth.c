@@ -743,9 +743,19 @@ static int check_redirect(struct aa_ref_server *s, const struct requester *rq, c
     if (rc != AA_OK) {
         char msg[AA_DIAG_MSG_MAX + 64];
         aa_diag_format(&d, msg, sizeof(msg));
+        if (!ref_is_discovery_outcome(rc)) {
+            ref_send_perr(resp, AA_PERR_INVALID_REQUEST, 0,
+                          "redirect_uri cannot be checked: metadata of %.200s unavailable (%s, "
+                          "D-18)",
+                          rq->agent, msg);
+            return rc;
+        }
+        /* What happened at the URL stays in the log (docs/security.md). */
+        ref_logf(s, 1, "redirect_uri check: metadata of %.200s: %s", rq->agent, msg);
         ref_send_perr(resp, AA_PERR_INVALID_REQUEST, 0,
-                      "redirect_uri cannot be checked: metadata of %.200s unavailable (%s, D-18)",
-                      rq->agent, msg);
+                      "redirect_uri cannot be checked: metadata of %.200s unavailable (D-18); "
+                      "the reason is in this server's log",
+                      rq->agent);
         return rc;
     }
     list = cJSON_GetObjectItemCaseSensitive(doc, member);

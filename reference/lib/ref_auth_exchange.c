@@ -242,12 +242,20 @@ void auth_exchange(struct aa_ref_server *s, const struct aa_server_request *req,
     rc = find_k_r1(s, t1.aud_str, rt2.agent_jkt, &kr1, &d);
     if (rc != AA_OK) {
         aa_diag_format(&d, msg, sizeof(msg));
-        if (aa_err_is_fault(rc))
+        if (aa_err_is_fault(rc)) {
             ref_send_perr(resp, AA_PERR_SERVER_ERROR, 0, "exchange: %s", msg);
-        else
+        } else if (ref_is_discovery_outcome(rc)) {
+            /* What happened at R1's URLs stays in the log (docs/security.md). */
+            ref_logf(s, 1, "exchange: key %s of %.200s: %s", rt2.agent_jkt, t1.aud_str, msg);
+            ref_send_perr(resp, AA_PERR_INVALID_KEY, 0,
+                          "exchange: no key of %.200s with thumbprint %s could be obtained "
+                          "(PROFILE#6.5 step 4); the reason is in this server's log",
+                          t1.aud_str, rt2.agent_jkt);
+        } else {
             ref_send_perr(resp, AA_PERR_INVALID_KEY, 0,
                           "exchange: no key of %.200s has thumbprint %s (PROFILE#6.5 step 4): %s",
                           t1.aud_str, rt2.agent_jkt, msg);
+        }
         goto out;
     }
 

@@ -2110,6 +2110,11 @@ Test(ref_auth, ex_failures)
         char *bad = mint_rt2(&x, NULL, other_jkt);
         exchange(&x, &other, cred_jwt(t1), bad, &r);
         expect_error(&r, 401, "invalid_key");
+        /* what the lookup met at R1's URLs stays in the AS's log */
+        cr_assert(strstr(jstr(r.json, "error_description"), "reason is in this server's log") !=
+                      NULL,
+                  "%s", r.body);
+        cr_assert_null(strstr(r.body, "/.well-known/"), "%s", r.body);
         reply_free(&r);
         free(bad);
     }
