@@ -340,6 +340,11 @@ static int fresh_code(struct na_client *nc, const struct na_as *as, const char *
         rc = *code != NULL ? AA_OK : AA_E_NOMEM;
     } else {
         na_client_why(why, "scripted consent", rc != AA_OK ? rc : AA_E_CLIENT_CONSENT, &d);
+        /* The checks that need a code cannot be evaluated (ERROR), but the
+         * cause is the AS's: say which check judges it as a FAIL. */
+        if (rc == AA_E_CLIENT_STATE)
+            aa_buf_adds(why, " (the auth server's non-conformance; judged by "
+                             "consent.redirect.state-echoed in the consent suite)");
         rc = rc != AA_OK ? rc : AA_E_CLIENT_CONSENT;
     }
     if (rq_out != NULL) {
