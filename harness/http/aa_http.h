@@ -278,6 +278,11 @@ void aa_http_client_free(struct aa_http_client *c);
  * (AA_E_HTTP_HEADER).
  */
 #define AA_HTTP_REQ_RAW 0x1u
+/* AA_HTTP_REQ_EXPECT_CONTINUE: send "Expect: 100-continue" and wait for
+ * the server's go-ahead before the body (RFC 9110 section 10.1.1), so a
+ * server can refuse an oversized body before it is sent. Without it the
+ * client never sends Expect (libcurl would add it to large bodies). */
+#define AA_HTTP_REQ_EXPECT_CONTINUE 0x2u
 
 struct aa_http_request {
     const char *method; /* any token: "GET", "POST", "get", "BREW"... */

@@ -480,7 +480,9 @@ static int build_slist(const struct aa_http_request *req, struct curl_slist **ou
         sl = t;
     }
     if (!caller_sets(h, "expect")) {
-        t = curl_slist_append(sl, "Expect:");
+        t = curl_slist_append(sl, (req->flags & AA_HTTP_REQ_EXPECT_CONTINUE)
+                                      ? "Expect: 100-continue"
+                                      : "Expect:");
         if (t == NULL)
             goto nomem;
         sl = t;

@@ -671,7 +671,18 @@ Test(client, post_body_binary_and_content_type)
     cr_assert_eq(strstr(sent, "Content-Type:"), strstr(sent, "Content-Type: application"),
                  "exactly one content-type");
     cr_assert(memcmp(sent + n - 6, body, 6) == 0, "body bytes intact");
+    cr_assert(strstr(sent, "Expect") == NULL, "no Expect unless asked: %s", sent);
     free(sent);
+
+    /* AA_HTTP_REQ_EXPECT_CONTINUE: Expect: 100-continue, and the body still
+     * follows when the peer never answers 100 (libcurl waits, then sends) */
+    rq.flags = AA_HTTP_REQ_EXPECT_CONTINUE;
+    cr_assert_eq(aa_http_send(c, &rq, &rs, NULL), AA_OK);
+    sent = peer_last(&pr, &n);
+    cr_assert(strstr(sent, "\r\nExpect: 100-continue\r\n") != NULL, "%s", sent);
+    cr_assert(memcmp(sent + n - 6, body, 6) == 0, "body bytes intact");
+    free(sent);
+    rq.flags = 0;
 
     /* no Content-Type given: libcurl's form default must not appear */
     aa_http_headers_cleanup(&h);

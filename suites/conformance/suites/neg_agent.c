@@ -583,6 +583,10 @@ AA_CASE(neg_agent, limits, .title = "request size limits of /delegate/token (PRO
         r.content_type = NA_JSON_CT;
         r.body = body.p;
         r.body_len = body.len;
+        /* the target may refuse before the body is sent (RFC 9110
+         * section 10.1.1); an early 413 followed by a close would
+         * otherwise reset the connection under the body (ERROR) */
+        r.flags = AA_HTTP_REQ_EXPECT_CONTINUE;
         aa_diag_clear(&d);
         na_step("RB-02 a %zu-byte body", body.len);
         rc = na_send("DELEGATE", &r, &resp, NULL, &d);

@@ -144,7 +144,7 @@ struct na_req {
      * refuses to sign (RB-05). */
     const char *after_name;
     const char *after_value;
-    unsigned flags; /* AA_HTTP_REQ_RAW */
+    unsigned flags; /* AA_HTTP_REQ_RAW, AA_HTTP_REQ_EXPECT_CONTINUE */
     bool nosign;    /* send unsigned even when a key is set */
 };
 

@@ -159,11 +159,15 @@ static void sizes(struct nr_fx *fx)
     body[0] = '[';
     body[(size_t)1024 * 1024] = ']';
     memset(&r, 0, sizeof(r));
-    r.note = "RB-02: signed POST, body of 1048577 bytes";
+    r.note = "RB-02: signed POST, body of 1048577 bytes, Expect: 100-continue";
     r.method = "POST";
     r.ctype = "application/json";
     r.body = body;
     r.body_len = (size_t)1024 * 1024 + 1;
+    /* lets the target refuse before the body is sent (RFC 9110 section
+     * 10.1.1): an early 413 followed by a close would otherwise reset the
+     * connection under the body, and the check could only report ERROR */
+    r.expect_continue = true;
     nr_run(&rb_body, fx, &r, &e413, NULL);
 out:
     free(pad);

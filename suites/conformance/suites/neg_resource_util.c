@@ -327,7 +327,8 @@ int nr_send(struct nr_fx *fx, const struct nr_req *r, struct aa_http_response *r
     req.headers = &all;
     req.body = r->body;
     req.body_len = r->body_len;
-    req.flags = r->raw ? AA_HTTP_REQ_RAW : 0;
+    req.flags = (r->raw ? AA_HTTP_REQ_RAW : 0) |
+                (r->expect_continue ? AA_HTTP_REQ_EXPECT_CONTINUE : 0);
     rc = aa_conf_send("HARNESS", &req, resp, d);
 out:
     if (sg_out != NULL)

@@ -102,6 +102,7 @@ struct nr_req {
     size_t body_len;
     const struct aa_http_headers *headers; /* more request headers (signed as sent) */
     bool raw;                              /* AA_HTTP_REQ_RAW */
+    bool expect_continue;                  /* AA_HTTP_REQ_EXPECT_CONTINUE */
     bool unsigned_req;
     const char *sign_method, *sign_authority, *sign_target;
     const struct aa_jwk *key;        /* NULL: the agent identity's key */
