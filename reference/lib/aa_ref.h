@@ -54,6 +54,11 @@ enum aa_ref_role { AA_REF_AGENT = 0, AA_REF_RESOURCE, AA_REF_AUTH };
 #define AA_REF_CODE_TTL 60
 #define AA_REF_REFRESH_TOKEN_TTL 86400
 
+/* GET /public (PROFILE#6.2, F1.4): unsigned requests per client address in
+ * one fixed minute before 429 (R-12). 0 disables the endpoint. */
+#define AA_REF_PUBLIC_LIMIT 60u
+#define AA_REF_PUBLIC_LIMIT_MAX 1000000u
+
 /*
  * Clock: frozen (reproducible runs, vectors) or the real time. A frozen
  * clock may be advanced by tests through aa_ref_clock_advance().
@@ -208,6 +213,10 @@ struct aa_ref_resource_config {
     int64_t resource_token_ttl;            /* 0 -> 300 */
     const char *downstream;                /* F7: R2 URL for GET /data-exchange, or NULL */
     bool require_nonce_on_post;            /* default true via aa_ref_resource_defaults */
+    /* GET /public: unsigned requests per client address per minute
+     * (R-12); 0 -> no /public route (404). Default AA_REF_PUBLIC_LIMIT
+     * via aa_ref_resource_defaults; at most AA_REF_PUBLIC_LIMIT_MAX. */
+    unsigned public_limit;
 };
 
 struct aa_ref_user {

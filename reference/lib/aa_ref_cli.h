@@ -53,6 +53,8 @@ struct aa_ref_cli {
     size_t n_trust;
     char *auth_server; /* the resource's AS; NULL: the auth role's id */
     char *downstream;  /* F7 R2 URL for /data-exchange */
+    /* GET /public: unsigned requests per minute and address; 0 disables */
+    unsigned public_limit;
     bool strict_https;
     bool allow_remote_delegates;
     bool frozen;

@@ -45,6 +45,7 @@ enum opt_id {
     O_TRUST,
     O_AUTH_SERVER,
     O_DOWNSTREAM,
+    O_PUBLIC_LIMIT,
     O_STRICT_HTTPS,
     O_ALLOW_REMOTE,
     O_FROZEN_CLOCK,
@@ -95,6 +96,7 @@ static const struct opt opts[] = {
     {"trust", O_TRUST, true, true},
     {"auth-server", O_AUTH_SERVER, true, true},
     {"downstream", O_DOWNSTREAM, true, true},
+    {"public-limit", O_PUBLIC_LIMIT, true, true},
     {"strict-https", O_STRICT_HTTPS, false, true},
     {"allow-remote-delegates", O_ALLOW_REMOTE, false, true},
     {"frozen-clock", O_FROZEN_CLOCK, true, true},
@@ -130,6 +132,7 @@ void aa_ref_cli_init(struct aa_ref_cli *cli)
     cli->port[AA_REF_AGENT] = AA_REF_AGENT_PORT;
     cli->port[AA_REF_RESOURCE] = AA_REF_RESOURCE_PORT;
     cli->port[AA_REF_AUTH] = AA_REF_AUTH_PORT;
+    cli->public_limit = AA_REF_PUBLIC_LIMIT;
     cli->verbosity = 1;
 }
 
@@ -428,6 +431,14 @@ static int apply(struct aa_ref_cli *cli, struct parse_state *st, const struct op
         if (aa_url_parse(v, strlen(v), 0, &u, NULL) != AA_OK)
             return usage(err, cap, o, "\"%.64s\" is not an http(s) URL", v);
         return set_str(&cli->downstream, v);
+    case O_PUBLIC_LIMIT:
+        if (!parse_int(v, 0, AA_REF_PUBLIC_LIMIT_MAX, &x))
+            return usage(err, cap, o,
+                         "\"%.64s\" is not a number of requests per minute (0-%u; 0 disables "
+                         "GET /public)",
+                         v, AA_REF_PUBLIC_LIMIT_MAX);
+        cli->public_limit = (unsigned)x;
+        return AA_OK;
     case O_STRICT_HTTPS:
         if (!bool_value(v, &cli->strict_https))
             return usage(err, cap, o, "expects true or false");
@@ -514,7 +525,7 @@ static int apply_json(struct aa_ref_cli *cli, struct parse_state *st, const stru
             return usage(err, cap, o, "expects a %s, not a boolean",
                          o->id == O_VERBOSITY || o->id == O_FROZEN_CLOCK || o->id == O_TIMEOUT ||
                                  o->id == O_REQUEST_TIMEOUT || o->id == O_MAX_CONNECTIONS ||
-                                 o->id == O_MAX_PER_IP
+                                 o->id == O_MAX_PER_IP || o->id == O_PUBLIC_LIMIT
                              ? "number"
                              : "string");
         return apply(cli, st, o, cJSON_IsTrue(v) ? "true" : "false", err, cap);
@@ -842,6 +853,10 @@ void aa_ref_cli_help(FILE *out)
           "  --auth-server ID        auth server named in the resource's challenges\n"
           "                          (default: the auth role's identifier)\n"
           "  --downstream URL        resource: R2 URL called by GET /data-exchange (F7)\n"
+          "  --public-limit N        resource: unsigned GET /public requests per client\n"
+          "                          address per minute before 429 with Retry-After\n"
+          "                          (F1.4; signed requests are not limited); default 60,\n"
+          "                          0 = no /public (404)\n"
           "  --allow-remote-delegates\n"
           "                          issue delegate tokens to non-loopback clients\n"
           "                          (PROFILE#6.1 allows unauthenticated issuance on\n"
@@ -970,6 +985,7 @@ int aa_ref_cli_config_json(const struct aa_ref_cli *cli, struct aa_buf *out)
             goto out;
     if (add_opt_str(o, "auth-server", cli->auth_server) != AA_OK ||
         add_opt_str(o, "downstream", cli->downstream) != AA_OK ||
+        add_num(o, "public-limit", cli->public_limit) != AA_OK ||
         !cJSON_AddBoolToObject(o, "seed-aliases", cli->seed_aliases) ||
         !cJSON_AddBoolToObject(o, "strict-https", cli->strict_https) ||
         !cJSON_AddBoolToObject(o, "allow-remote-delegates", cli->allow_remote_delegates) ||
@@ -1060,6 +1076,7 @@ void aa_ref_cli_resource_config(const struct aa_ref_cli *cli, struct aa_ref_cloc
         out->resource_token_ttl = cli->resource_token_ttl;
     if (cli->downstream)
         out->downstream = cli->downstream;
+    out->public_limit = cli->public_limit;
 }
 
 void aa_ref_cli_auth_config(const struct aa_ref_cli *cli, struct aa_ref_clock *clock, FILE *log,

@@ -13,6 +13,10 @@
  *   POST /resource/token              resource tokens for identified callers
  *   GET  /data-exchange               F7 trigger, only with a downstream
  *                                     (ref_resource_exchange.c)
+ *   GET  /public                      F1.4: unsigned callers rate-limited,
+ *                                     signed ones verified like /data-hwk
+ *                                     (ref_resource_public.c; absent with
+ *                                     public_limit 0)
  *
  * Every protected request runs the receiver procedure of PROFILE#2.11 (the
  * verifier, with this server's configured authority, clock, replay cache
@@ -45,6 +49,7 @@ void aa_ref_resource_defaults(struct aa_ref_resource_config *c)
     c->auth_server = "http://127.0.0.1:8003";
     c->resource_token_ttl = AA_REF_RESOURCE_TOKEN_TTL;
     c->require_nonce_on_post = true;
+    c->public_limit = AA_REF_PUBLIC_LIMIT;
 }
 
 static void strv_free(char **v)
@@ -64,6 +69,7 @@ static void resource_free(void *p)
     strv_free(r->supported);
     free(r->downstream);
     aa_nonce_cache_free(r->nonces);
+    res_public_free(r->pub);
     free(r);
 }
 
@@ -262,8 +268,8 @@ static void add_challenge(const struct aa_ref_server *s, struct aa_server_respon
     }
 }
 
-static void add_base_challenge(const struct aa_ref_server *s, struct aa_server_response *resp,
-                               bool identity)
+void res_add_base_challenge(const struct aa_ref_server *s, struct aa_server_response *resp,
+                            bool identity)
 {
     struct aa_buf b;
 
@@ -424,7 +430,7 @@ static void send_verify_failure(struct aa_ref_server *s, struct aa_server_respon
 
     ref_send_result(resp, res, 0);
     if (res->status == 401) {
-        add_base_challenge(s, resp, level != RES_LEVEL_SIGNATURE);
+        res_add_base_challenge(s, resp, level != RES_LEVEL_SIGNATURE);
     } else if (res->status == 429 && resp->status == 429) {
         aa_snprintf(ra, sizeof(ra), "%lld",
                     (long long)aa_nonce_cache_retry_after(res_of(s)->nonces));
@@ -490,7 +496,7 @@ int res_guard(struct aa_ref_server *s, const struct aa_server_request *req,
                       "(PROFILE#6.2, D-15)",
                       scheme, id->scheme == AA_SIGKEY_JWKS && id->jwks_mode == 1 ? " Mode 1" : "",
                       (int)req->path_len, req->path, s->profile->wk.agent, s->profile->wk.resource);
-        add_base_challenge(s, resp, true);
+        res_add_base_challenge(s, resp, true);
         rc = AA_E_AAUTH_SCHEME_LEVEL;
         goto refused;
     }
@@ -540,9 +546,10 @@ static bool add_str_or_null(cJSON *o, const char *name, const char *v)
 }
 
 /* The success body for the credential in |id| (compared by value; null
- * counts as absent). */
+ * counts as absent); |data_text|, when not NULL, replaces the "data" text
+ * (GET /public). */
 static cJSON *grant_body(const struct aa_ref_server *s, const struct aa_server_request *req,
-                         const struct aa_identity *id)
+                         const struct aa_identity *id, const char *data_text)
 {
     const struct aa_profile_claims *cl = &s->profile->claim;
     cJSON *b = cJSON_CreateObject();
@@ -555,6 +562,8 @@ static cJSON *grant_body(const struct aa_ref_server *s, const struct aa_server_r
         data = "This is protected data (identified via agent token)";
     else if (id->token_kind == AA_TOKEN_AUTH)
         data = "This is protected data (authorized)";
+    if (data_text != NULL)
+        data = data_text;
     ok =
         cJSON_AddStringToObject(b, "message", "Access granted") != NULL &&
         cJSON_AddStringToObject(b, "data", data) != NULL &&
@@ -584,15 +593,15 @@ static cJSON *grant_body(const struct aa_ref_server *s, const struct aa_server_r
     return b;
 }
 
-static void serve_data(struct aa_ref_server *s, const struct aa_server_request *req,
-                       struct aa_server_response *resp, enum res_level level)
+void res_serve_data(struct aa_ref_server *s, const struct aa_server_request *req,
+                    struct aa_server_response *resp, enum res_level level, const char *data)
 {
     struct aa_identity id;
     cJSON *body;
 
     if (res_guard(s, req, resp, level, &id) != AA_OK)
         return;
-    body = grant_body(s, req, &id);
+    body = grant_body(s, req, &id, data);
     if (body == NULL)
         ref_send_perr(resp, AA_PERR_SERVER_ERROR, 0, "out of memory");
     else
@@ -606,19 +615,19 @@ static void serve_data(struct aa_ref_server *s, const struct aa_server_request *
 static void h_data_hwk(struct aa_ref_server *s, const struct aa_server_request *req,
                        struct aa_server_response *resp)
 {
-    serve_data(s, req, resp, RES_LEVEL_SIGNATURE);
+    res_serve_data(s, req, resp, RES_LEVEL_SIGNATURE, NULL);
 }
 
 static void h_data_jwks(struct aa_ref_server *s, const struct aa_server_request *req,
                         struct aa_server_response *resp)
 {
-    serve_data(s, req, resp, RES_LEVEL_IDENTITY);
+    res_serve_data(s, req, resp, RES_LEVEL_IDENTITY, NULL);
 }
 
 static void h_data_auth(struct aa_ref_server *s, const struct aa_server_request *req,
                         struct aa_server_response *resp)
 {
-    serve_data(s, req, resp, RES_LEVEL_AUTH);
+    res_serve_data(s, req, resp, RES_LEVEL_AUTH, NULL);
 }
 
 /* ---- POST /resource/token (PROFILE#6.2) --------------------------------------------- */
@@ -797,6 +806,12 @@ static int setup(struct aa_ref_server *s, struct resource *r,
     r->require_nonce = cfg->require_nonce_on_post;
     if (cfg->downstream != NULL && (rc = setup_downstream(r, cfg->downstream, d)) != AA_OK)
         return rc;
+    if (cfg->public_limit > AA_REF_PUBLIC_LIMIT_MAX)
+        return aa_fail(d, AA_E_INVAL, "PROFILE#6.2",
+                       "resource public_limit %u is over %u unsigned requests per minute (R-12)",
+                       cfg->public_limit, AA_REF_PUBLIC_LIMIT_MAX);
+    if (cfg->public_limit > 0 && (r->pub = res_public_new(cfg->public_limit)) == NULL)
+        return aa_fail(d, AA_E_NOMEM, "PROFILE#6.2", "cannot create the /public counters");
     memset(&no, 0, sizeof(no));
     no.capacity = RES_NONCE_CAPACITY;
     no.retention = s->profile->time.nonce_retention;
@@ -850,7 +865,9 @@ int aa_ref_resource_start(const struct aa_ref_resource_config *cfg, struct aa_re
         (rc = ref_server_route(s, "POST", RES_PATH_TOKEN, h_resource_token, "resource token")) !=
             AA_OK ||
         (r->downstream != NULL && (rc = ref_server_route(s, "GET", RES_PATH_EXCHANGE,
-                                                         res_h_exchange, "exchange")) != AA_OK)) {
+                                                         res_h_exchange, "exchange")) != AA_OK) ||
+        (r->pub != NULL &&
+         (rc = ref_server_route(s, "GET", RES_PATH_PUBLIC, res_h_public, NULL)) != AA_OK)) {
         rc = aa_fail(d, rc, "PROFILE#6.2", "resource: cannot register routes");
         goto fail;
     }

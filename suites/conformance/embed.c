@@ -60,18 +60,22 @@ struct aa_embed {
  *                                      verified and bound to cnf_jwk (PROFILE#6.1 MAY)
  *   resource      resource-token       POST /resource/token (PROFILE#6.2)
  *                 scope-descriptions   supported_scopes and scope_descriptions
+ *                 public               GET /public rate-limited for unsigned
+ *                                      callers (PROFILE#6.2, #7 F1.4; R-12, the
+ *                                      default limit of 60/min)
  *                 data-exchange        GET /data-exchange (PROFILE#6.7) - only when
  *                                      a downstream (resource2) is configured
  *   auth-server   request_types_supported:auth|code|exchange|refresh (also in
  *                                      its metadata), scopes_supported,
  *                                      consent-ui (the scripted PROFILE#6.6 contract)
- * Not implemented, so never declared: /public (F1.4), x509 (PROFILE#2.3),
+ * Not implemented, so never declared: x509 (PROFILE#2.3),
  * algorithms other than ed25519 (D-12).
  */
 static const char *const agent_features[] = {"user-authorization", "delegate-token",
                                              "delegate-token-hwk", NULL};
-static const char *const resource_features[] = {"resource-token", "scope-descriptions", NULL};
-static const char *const resource_features_x[] = {"resource-token", "scope-descriptions",
+static const char *const resource_features[] = {"resource-token", "scope-descriptions", "public",
+                                                NULL};
+static const char *const resource_features_x[] = {"resource-token", "scope-descriptions", "public",
                                                   "data-exchange", NULL};
 static const char *const auth_features[] = {"request_types_supported:auth",
                                             "request_types_supported:code",

@@ -17,9 +17,8 @@
  * check and the report gives that reason. A SKIP that is a limit of one
  * run (the harness holds a role's signing key only when it embeds that
  * role) must be covered by another run in which the check PASSes; only
- * the `never` entries (features the reference does not implement, an auth
- * server clock only an embedded one lets the harness move) are SKIP
- * everywhere. docs/ci.md lists the same SKIPs.
+ * the `never` entries (an auth server clock only an embedded one lets the
+ * harness move) are SKIP everywhere. docs/ci.md lists the same SKIPs.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -39,8 +38,6 @@ struct skip {
     const char *reason; /* substring of the check's message */
 };
 static const struct skip skips[] = {
-    /* The reference implements no GET /public (F1.4, optional feature). */
-    {"pseudonymous.public.*", IN(X_ALL) | IN(X_RESOURCE), true, "\"public\""},
     /* Codes, request tokens and refresh tokens that expire need an auth
      * server whose clock the harness moves: auth-timetravel, embedded only. */
     {"neg-auth.cd.code-expired", IN(X_ALL) | IN(X_AUTH), true, "auth-timetravel"},

@@ -472,7 +472,8 @@ static inline bool fx_catalogue(const char *dir, struct fx_report *cat)
  *   FX_S_RESOURCE  --target-resource R1, --instance resource2 and
  *                  resource-consent; each names an embedded auth server
  *                  (auth-server, auth2, auth-consent) on a pinned port; R1
- *                  has R2 as its downstream (GET /data-exchange, declared)
+ *                  has R2 as its downstream (GET /data-exchange, declared);
+ *                  GET /public (F1.4) is declared
  *   FX_S_AUTH      --target-auth-server AS1, --instance auth2 (trusting
  *                  AS1) and auth-consent (--consent user)
  *   FX_S_AUTH2     no target: only AS2 (--instance auth2) is external,
@@ -604,6 +605,9 @@ static inline bool fx_setup_start_once(enum fx_setup_kind kind, const char *faul
         /* R1 has a downstream: GET /data-exchange (PROFILE#6.7) */
         fx_arg(a, "--declare");
         fx_arg(a, "resource=data-exchange");
+        /* and GET /public (F1.4, R-12; default limit 60 a minute) */
+        fx_arg(a, "--declare");
+        fx_arg(a, "resource=public");
     }
     if (kind == FX_S_AGENT || kind == FX_S_ALL) {
         /* the optional agent features the reference implements (README) */

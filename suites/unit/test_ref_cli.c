@@ -500,6 +500,7 @@ Test(ref_cli, help_names_every_option)
                                         "--trust",
                                         "--auth-server",
                                         "--downstream",
+                                        "--public-limit",
                                         "--allow-remote-delegates",
                                         "--agent-token-ttl",
                                         "--resource-token-ttl",
@@ -744,4 +745,65 @@ Test(ref_cli, tool_refuses_dev_mode_on_wildcard_bind)
     cr_assert_eq(WEXITSTATUS(status), 1, "%s", msg);
     cr_assert_not_null(strstr(msg, "bind address 0.0.0.0 is not loopback"), "%s", msg);
     cr_assert_not_null(strstr(msg, "--allow-dev-remote"), "%s", msg);
+}
+
+/* ---- GET /public (R-12) ------------------------------------------------------------------ */
+
+Test(ref_cli, public_limit)
+{
+    struct aa_ref_cli cli;
+    struct aa_ref_resource_config rs;
+    struct aa_buf b;
+    char err[512], arg[600];
+    char *f;
+    cJSON *j = NULL;
+    int64_t v = -1;
+
+    /* default 60, in the resource configuration and in --print-config */
+    cr_assert_eq(PARSE(&cli, err, "--roles", "resource"), AA_OK, "%s", err);
+    cr_assert_eq(cli.public_limit, AA_REF_PUBLIC_LIMIT);
+    aa_ref_cli_resource_config(&cli, NULL, stdout, NULL, &rs);
+    cr_assert_eq(rs.public_limit, 60);
+    aa_buf_init(&b, 1 << 20);
+    cr_assert_eq(aa_ref_cli_config_json(&cli, &b), AA_OK);
+    cr_assert_eq(aa_json_parse(b.p, b.len, NULL, &j, NULL), AA_OK);
+    cr_assert(aa_json_int(j, "public-limit", &v) && v == 60);
+    cJSON_Delete(j);
+    aa_buf_free(&b);
+    aa_ref_cli_cleanup(&cli);
+
+    cr_assert_eq(PARSE(&cli, err, "--public-limit", "5"), AA_OK, "%s", err);
+    aa_ref_cli_resource_config(&cli, NULL, stdout, NULL, &rs);
+    cr_assert_eq(rs.public_limit, 5);
+    aa_ref_cli_cleanup(&cli);
+    /* 0 is allowed: the endpoint is removed */
+    cr_assert_eq(PARSE(&cli, err, "--public-limit=0"), AA_OK, "%s", err);
+    aa_ref_cli_resource_config(&cli, NULL, stdout, NULL, &rs);
+    cr_assert_eq(rs.public_limit, 0);
+    aa_ref_cli_cleanup(&cli);
+
+    EXPECT_USAGE("--public-limit: \"-1\" is not a number of requests per minute (0-1000000",
+                 "--public-limit", "-1");
+    EXPECT_USAGE("--public-limit: \"1000001\"", "--public-limit", "1000001");
+    EXPECT_USAGE("--public-limit: \"x\"", "--public-limit", "x");
+    EXPECT_USAGE("--public-limit: missing value", "--public-limit");
+
+    /* the config-file key of the same name; the command line wins */
+    f = write_tmp("{\"public-limit\":7}");
+    snprintf(arg, sizeof(arg), "--config=%s", f);
+    cr_assert_eq(PARSE(&cli, err, arg), AA_OK, "%s", err);
+    cr_assert_eq(cli.public_limit, 7);
+    aa_ref_cli_cleanup(&cli);
+    cr_assert_eq(PARSE(&cli, err, arg, "--public-limit", "0"), AA_OK, "%s", err);
+    cr_assert_eq(cli.public_limit, 0);
+    aa_ref_cli_cleanup(&cli);
+    unlink(f);
+    free(f);
+    f = write_tmp("{\"public-limit\":true}");
+    snprintf(arg, sizeof(arg), "--config=%s", f);
+    cr_assert_eq(PARSE(&cli, err, arg), AA_E_SYNTAX);
+    cr_assert_not_null(strstr(err, "--public-limit: expects a number"), "%s", err);
+    aa_ref_cli_cleanup(&cli);
+    unlink(f);
+    free(f);
 }

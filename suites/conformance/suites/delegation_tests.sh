@@ -9,14 +9,19 @@
 #   demo             `make demo`: the PROFILE#8 seed-style report of F6, its
 #                    banner, the seed's description lines, TESTS 1-4 with the
 #                    seed's check lines, Total: 4 | Passed: 4 | Failed: 0,
-#                    exit 0; the F1/F2 reports; -v shows seed-style blocks
-#                    and signature bases
+#                    exit 0; the F1/F2 reports, where the embedded reference
+#                    (feature "public" declared) PASSes F1.4 without changing
+#                    F1's three TESTs; -v shows seed-style blocks and
+#                    signature bases
 #   seed_tests_only  --seed-tests-only: TESTS 1-3 only, Total: 3
 #   external         an aauth-reference started on free ports as the
 #                    resource under test (trusting the embedded auth server),
 #                    then as all three roles; every selected check PASSes
-#                    (optional /public SKIP); with one fault per role the
-#                    check that judges that behaviour FAILs (exit 1)
+#                    (optional /public PASS with --declare resource=public,
+#                    SKIP without); with one fault per role the check that
+#                    judges that behaviour FAILs (exit 1), and a resource
+#                    with --public-limit 0 (no /public) declared "public"
+#                    FAILs both F1.4 checks
 #
 # Readiness: the reference prints one line per server once it listens; the
 # script reads those lines from a FIFO (a blocking read, no sleeps).
@@ -117,13 +122,36 @@ EOF
   lacks no_mojibake "$o" "âœ"
   lacks only_flow_report "$o" "aauth-conformance 0.1"
   # the other two flow reports (PROFILE#8 table)
-  run 0 flows "$R" --suite pseudonymous --suite identity --seed-report --no-color
+  run 0 flows "$R" --suite pseudonymous --suite identity --seed-report --no-color \
+    --report-dir "$W/flows"
   has_line f1 "$W/flows.out" "Pseudonymous Flow Demo"
   has_line f2 "$W/flows.out" "Agent Identity via JWKS Demo"
   has_line f1t3 "$W/flows.out" "TEST 3: Signed POST Accepted"
   has_line f2t3 "$W/flows.out" "TEST 3: Identified Request Accepted"
   if [ "$(grep -cxF 'Total: 3 | Passed: 3 | Failed: 0' "$W/flows.out")" -eq 2 ]; then
     ok "F1 and F2: Total: 3 | Passed: 3"; else fail "F1/F2 totals"; grep Total "$W/flows.out" >&2; fi
+  # F1.4 against the embedded reference (it declares "public"): the limit
+  # shows as 429 + Agent-Auth: httpsig + Retry-After, a signed call is served
+  need_python
+  outcomes flows_outcomes "$W/flows/report.json" \
+    '{"*": ["PASS", "INFO"], "pseudonymous.public.rate-limited": ["PASS"],
+      "pseudonymous.public.signed-accepted": ["PASS"]}'
+  py f1_4_evidence "$W/flows/report.json" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1]))
+rl, sa = c["pseudonymous.public.rate-limited"], c["pseudonymous.public.signed-accepted"]
+assert rl["actual"] is not None and "429" in rl["actual"], rl
+tr = rl["transcript"]
+assert "HTTP/1.1 429" in tr and "Agent-Auth: httpsig" in tr, tr[-3000:]
+ra = [l for l in tr.splitlines() if l.startswith("Retry-After: ")]
+assert ra and all(1 <= int(l.split(": ")[1]) <= 60 for l in ra), ra
+# the default limit is 60 a minute: at least 60 served, plus the refused
+# one, before the evidence request (more only if a minute ended meanwhile)
+n = [int(l.split()[0]) for l in tr.splitlines() if l.endswith("unsigned requests sent before this one")]
+assert n and 61 <= n[0] <= 121, (n, tr[:2000])
+assert "200" in (sa["actual"] or ""), sa
+print("429 after %d unsigned requests, %s; signed: %s" % (n[0], ra[0], sa["actual"]))
+EOF
   # verbose: seed-style blocks and signature bases
   run 0 verbose "$R" --suite delegation -v --no-color --clock frozen=1768786221
   contains v_req "$W/verbose.out" ">>> DELEGATE REQUEST to http://127.0.0.1:"
@@ -152,10 +180,11 @@ external)
     { fail "reference resource did not start"; exit 1; }
   RID=$(ref_id r1 resource)
   run 0 ext_resource "$R" --target-resource "$RID" --listen "auth-server=127.0.0.1:$AS_PORT" \
+    --declare resource=public \
     --suite delegation --suite identity --suite pseudonymous --report-dir "$W/r1" --no-color
   outcomes ext_resource_outcomes "$W/r1/report.json" \
-    '{"*": ["PASS"], "pseudonymous.public.rate-limited": ["SKIP"],
-      "pseudonymous.public.signed-accepted": ["SKIP"],
+    '{"*": ["PASS"], "pseudonymous.public.rate-limited": ["PASS"],
+      "pseudonymous.public.signed-accepted": ["PASS"],
       "delegation.resource.agent-keys-fetched": ["PASS"],
       "identity.identified.keys-fetched": ["PASS"],
       "delegation.rotation.old-token-rejected": ["PASS"]}'
@@ -198,6 +227,30 @@ external)
   run 1 fault_auth "$R" --target-auth-server "$AS" --suite delegation --report-dir "$W/fs" --no-color
   outcomes fault_auth_outcomes "$W/fs/report.json" \
     '{"*": ["PASS"], "delegation.refresh.other-sub": ["FAIL"]}'
+  ref_stop_all
+  # F1.4 can fail: a resource without /public (--public-limit 0) that is
+  # declared to have it answers 404 where 429 (and then 200) is required
+  AS_PORT=$(free_ports 1)
+  ref_start np 1 --roles resource --resource-port 0 --auth-server "http://127.0.0.1:$AS_PORT" \
+    --public-limit 0 || { fail "resource without /public did not start"; exit 1; }
+  run 1 no_public "$R" --target-resource "$(ref_id np resource)" --declare resource=public \
+    --listen "auth-server=127.0.0.1:$AS_PORT" --suite pseudonymous --report-dir "$W/np" --no-color
+  outcomes no_public_outcomes "$W/np/report.json" \
+    '{"*": ["PASS"], "pseudonymous.public.rate-limited": ["FAIL"],
+      "pseudonymous.public.signed-accepted": ["FAIL"]}'
+  py no_public_is_404 "$W/np/report.json" <<EOF
+$LOAD
+c = by_id(load(sys.argv[1]))
+for k in ("pseudonymous.public.rate-limited", "pseudonymous.public.signed-accepted"):
+    assert "404" in (c[k]["actual"] or ""), c[k]
+print("both F1.4 checks FAIL with 404")
+EOF
+  # undeclared, the same server is not judged on /public: SKIP, exit 0
+  run 0 no_public_undeclared "$R" --target-resource "$(ref_id np resource)" \
+    --listen "auth-server=127.0.0.1:$AS_PORT" --suite pseudonymous --report-dir "$W/npu" --no-color
+  outcomes no_public_undeclared_outcomes "$W/npu/report.json" \
+    '{"*": ["PASS"], "pseudonymous.public.rate-limited": ["SKIP"],
+      "pseudonymous.public.signed-accepted": ["SKIP"]}'
   ref_stop_all
   ;;
 

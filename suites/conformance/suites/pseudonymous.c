@@ -14,8 +14,9 @@
  * Every check judges the resource. The path of the signature-level
  * endpoint is --resource-hwk-path (default /data-hwk).
  *
- * Design choice: F1.4 is gated on --declare resource=public (the reference
- * has no /public): an undeclared optional feature is SKIP, never PASS. Its
+ * Design choice: F1.4 is gated on the feature "public" (--declare
+ * resource=public; the embedded reference declares it, R-12): an
+ * undeclared optional feature is SKIP, never PASS. Its
  * checks carry no TEST number, so the F1 report keeps the three tests of
  * PROFILE#8 and is not marked failed by a feature the target never
  * claimed.
