@@ -461,8 +461,13 @@ int aa_httpsig_verify(const struct aa_httpsig_msg *m, struct aa_str sig_input,
         at_step(d, r, AA_HTTPSIG_STEP_BASE, rc);
         goto out;
     }
-    if (o->keep_base)
-        aa_buf_add(&r->base, base.p, base.len);
+    /* The copy can fail (allocation); ignoring that returned AA_OK with an
+     * empty r->base although the caller asked for it (test_oom.c). */
+    if (o->keep_base && (rc = aa_buf_add(&r->base, base.p, base.len)) != AA_OK) {
+        rc = aa_fail(d, rc, NULL, "signature base copy: %s", aa_strerror(rc));
+        at_step(d, r, AA_HTTPSIG_STEP_BASE, rc);
+        goto out;
+    }
     want = fixed_sig_len(alg);
     if (want != 0 && siglen != want) {
         rc = aa_fail(d, AA_E_HTTPSIG_SIG_LENGTH,

@@ -55,8 +55,9 @@ struct aa_json_opts {
  *
  * Returns AA_OK, AA_E_JSON_SYNTAX, AA_E_JSON_UTF8, AA_E_JSON_DEPTH,
  * AA_E_JSON_DUPLICATE, AA_E_JSON_TYPE (root not an object), AA_E_LIMIT
- * (input or a number literal too long), AA_E_INVAL, AA_E_NOMEM,
- * AA_E_INTERNAL (cJSON refused validated text).
+ * (input or a number literal too long), AA_E_INVAL, AA_E_NOMEM (also when
+ * cJSON cannot build the tree of validated text: past the validator its
+ * only failure is an allocation).
  */
 int aa_json_parse(const char *text, size_t len, const struct aa_json_opts *opts, cJSON **out,
                   struct aa_diag *d) AA_WUR;

@@ -585,9 +585,13 @@ int aa_json_parse(const char *text, size_t len, const struct aa_json_opts *opts,
 
     tree = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (tree == NULL) {
-        rc = aa_fail(d, AA_E_INTERNAL, NULL,
-                     "cJSON could not build a tree from validated JSON "
-                     "(allocation failure or cJSON limit)");
+        /* The validator above already refused everything cJSON rejects
+         * (grammar, depth <= AA_JSON_DEPTH_CEILING < CJSON_NESTING_LIMIT,
+         * number length, backslash-u escapes), so a NULL tree here is an
+         * allocation failure and is reported as one: callers tell
+         * AA_E_NOMEM apart from AA_E_INTERNAL (test_oom.c). */
+        rc = aa_fail(d, AA_E_NOMEM, NULL,
+                     "JSON: out of memory (cJSON could not build the tree of validated text)");
         goto out;
     }
     *out = tree;
