@@ -20,8 +20,9 @@
  *      aa_json_str() only strings.
  *   5. aa_json_quote(): any valid UTF-8 text without NUL, quoted, parses
  *      back (any root) to the same bytes.
- *   6. cJSON never refuses text the validator passed (AA_E_INTERNAL is a
- *      fault and fails the rejection contract of fuzz_common.h).
+ *   6. cJSON never refuses text the validator passed (aa_json_parse then
+ *      answers AA_E_NOMEM, a fault under the rejection contract of
+ *      fuzz_common.h, so the fuzzer reports it).
  */
 #include <math.h>
 #include <stdlib.h>
