@@ -72,10 +72,11 @@ const struct aa_ref_fault_info aa_ref_faults[] = {
      "delegation.auth-token.typ,autonomous.auth-token.typ"},
     {"no-challenge", AA_REF_FAULT_NO_CHALLENGE, "resource",
      "401 answers carry no Agent-Auth challenge.",
-     /* SIG-01, F1.1, F2.2, F6 TEST 3, F3.1, F4.1, F7.1 */
+     /* SIG-01, F1.1, F2.2, F6 TEST 3, F3.1, F4.1, F7.1, F7.2 (R2) */
      "neg-resource.sig.no-signature,pseudonymous.unsigned.challenge,"
      "identity.pseudonymous.challenge,delegation.resource.auth-challenge,"
-     "autonomous.challenge.auth-token,consent.challenge.resource-token,exchange.t1.challenge"},
+     "autonomous.challenge.auth-token,consent.challenge.resource-token,exchange.t1.challenge,"
+     "exchange.rt2.challenge"},
     {"cnf-unbound", AA_REF_FAULT_CNF_UNBOUND, "resource,auth",
      "A scheme=jwt request whose HTTP signature does not verify under the token's cnf.jwk is "
      "accepted once the token itself validates.",
@@ -161,8 +162,9 @@ const struct aa_ref_fault_info aa_ref_faults[] = {
     {"rt-wrong-agent-jkt", AA_REF_FAULT_RT_WRONG_AGENT_JKT, "resource",
      "Resource tokens carry the thumbprint of the resource's own key as agent_jkt instead of the "
      "caller's.",
-     /* F6 TEST 3, F3.1 */
-     "delegation.resource-token.agent-jkt,autonomous.resource-token.agent-jkt"},
+     /* F6 TEST 3, F3.1, F7.2 (R2) */
+     "delegation.resource-token.agent-jkt,autonomous.resource-token.agent-jkt,"
+     "exchange.rt2.agent-jkt"},
 };
 
 const size_t aa_ref_n_faults = sizeof(aa_ref_faults) / sizeof(aa_ref_faults[0]);

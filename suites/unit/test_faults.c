@@ -25,7 +25,11 @@
  * role is the runner's embedded reference, whose keys let the harness
  * forge the tokens a negative check needs. A check is judged in the setup
  * of its role; the exchange checks neg-auth.ex.* in FX_S_AUTH2, where only
- * AS2 is external and the harness holds AS1's key.
+ * AS2 is external and the harness holds AS1's key; F7's checks of R2
+ * (exchange.rt2.*, exchange.t2.accepted) in FX_S_RESOURCE2, where only R2
+ * is external: in FX_S_RESOURCE the switch is on R1 too, and a switch that
+ * breaks R1's part of TEST 1 (wrong-typ, no-challenge, ...) would leave
+ * R2's checks "not evaluated".
  *
  * Work files: <build>/suites/test-faults-work/<test>/, removed when the
  * test passes, kept for inspection when it fails.
@@ -56,9 +60,10 @@ enum setup {
     S_RESOURCE = FX_S_RESOURCE,
     S_AUTH = FX_S_AUTH,
     S_AUTH2 = FX_S_AUTH2,
-    S_N = FX_S_AUTH2 + 1
+    S_RESOURCE2 = FX_S_RESOURCE2,
+    S_N = FX_S_RESOURCE2 + 1
 };
-static const char *const setup_name[S_N] = {"agent", "resource", "auth", "auth2"};
+static const char *const setup_name[S_N] = {"agent", "resource", "auth", "auth2", "resource2"};
 
 /* ---- expectations beyond the table ----------------------------------------------------- */
 
@@ -164,7 +169,7 @@ struct plan {
 
 static const char *role_of_setup_name(enum setup s)
 {
-    return s == S_AGENT ? "agent" : s == S_RESOURCE ? "resource" : "auth";
+    return s == S_AGENT ? "agent" : s == S_RESOURCE || s == S_RESOURCE2 ? "resource" : "auth";
 }
 
 static void problem(struct plan *p, const char *fmt, ...) AA_PRINTF(2, 3);
@@ -186,8 +191,13 @@ static int setup_of(const struct fx_result *c)
 {
     if (strcmp(fx_nn(c->role), "agent-server") == 0)
         return S_AGENT;
+    /* F7's checks of R2 (exchange.c F7_R2_CHECKS): with R1 under test a
+     * switch on R1 stops the flow before R2 is reached */
     if (strcmp(fx_nn(c->role), "resource") == 0)
-        return S_RESOURCE;
+        return strncmp(c->id, "exchange.rt2.", 13) == 0 ||
+                       strcmp(c->id, "exchange.t2.accepted") == 0
+                   ? S_RESOURCE2
+                   : S_RESOURCE;
     if (strcmp(fx_nn(c->role), "auth-server") == 0)
         return strncmp(c->id, "neg-auth.ex.", 12) == 0 ? S_AUTH2 : S_AUTH;
     return -1;
@@ -240,7 +250,7 @@ static void plan_build(struct plan *p, const char *dir)
                 problem(p, "%s: %s judges no server role\n", f->name, id);
                 continue;
             }
-            role_seen[s == S_AGENT ? 0 : s == S_RESOURCE ? 1 : 2] = true;
+            role_seen[s == S_AGENT ? 0 : s == S_RESOURCE || s == S_RESOURCE2 ? 1 : 2] = true;
             if (!roles_list_has(f->roles, role_of_setup_name((enum setup)s)))
                 problem(p, "%s: %s judges a role the row does not name\n", f->name, id);
             for (size_t k = 0; k < p->n; k++)
@@ -395,7 +405,7 @@ static void assert_processes_clean(const char *what, const struct run *r)
 
 /* ---- tests ------------------------------------------------------------------------------- */
 
-/* Parameters: the four control runs, then one per table row. */
+/* Parameters: the five control runs, then one per table row. */
 struct fparam {
     int control; /* 1: control run of setup |idx| */
     size_t idx;

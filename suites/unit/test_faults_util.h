@@ -480,6 +480,12 @@ static inline bool fx_catalogue(const char *dir, struct fx_report *cat)
  *                  trusting the embedded AS1 on a pinned port, so the
  *                  harness holds AS1's key for the upstream tokens of the
  *                  exchange checks
+ *   FX_S_RESOURCE2 no target: only R2 (--instance resource2) is
+ *                  external, its --auth-server the embedded AS2 (auth2) on a
+ *                  pinned port, as the embedded resource2 is configured; the
+ *                  embedded R1 (whose key the harness holds, so no R1' is
+ *                  needed) calls it, and no switch on R1 can stop the F7
+ *                  flow before R2 is judged (exchange.rt2.*)
  *   FX_S_ALL       all three roles in one process (AS1 on a pinned port,
  *                  R1 with R2 as its downstream), R2+AS2 (trusting AS1)
  *                  and the consent pair in two more, the reference
@@ -487,7 +493,15 @@ static inline bool fx_catalogue(const char *dir, struct fx_report *cat)
  * A pinned port another process took between the probe and the bind makes
  * the start fail with "Address already in use"; it is retried elsewhere.
  */
-enum fx_setup_kind { FX_S_AGENT = 0, FX_S_RESOURCE, FX_S_AUTH, FX_S_AUTH2, FX_S_ALL, FX_S_N };
+enum fx_setup_kind {
+    FX_S_AGENT = 0,
+    FX_S_RESOURCE,
+    FX_S_AUTH,
+    FX_S_AUTH2,
+    FX_S_RESOURCE2,
+    FX_S_ALL,
+    FX_S_N
+};
 
 struct fx_setup {
     struct fx_ref refs[3];
@@ -574,6 +588,14 @@ static inline bool fx_setup_start_once(enum fx_setup_kind kind, const char *faul
         FX_START("auth2", 1, "--roles", "auth", "--auth-port", "0", "--trust", st->s[0]);
         FX_OPT("--instance", "auth2=%s", st->refs[0].id[FX_AUTH]);
         FX_OPT("--listen", "auth-server=127.0.0.1:%u", st->pinned[0]);
+        break;
+    case FX_S_RESOURCE2:
+        /* embed.c start_instances: resource2 = defaults + auth2 as its
+         * auth server; auth2 (embedded) trusts AS1 */
+        FX_START("resource2", 1, "--roles", "resource", "--resource-port", "0", "--auth-server",
+                 st->s[0]);
+        FX_OPT("--instance", "resource2=%s", st->refs[0].id[FX_RESOURCE]);
+        FX_OPT("--listen", "auth2=127.0.0.1:%u", st->pinned[0]);
         break;
     case FX_S_ALL:
         /* R2+AS2 first, trusting AS1 on a pinned port, so that the process
