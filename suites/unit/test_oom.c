@@ -234,46 +234,6 @@ static void expect_buf_eq(const struct aa_buf *b, const char *want, const char *
 #define T_A 1768786221
 #define T_B 1768786300
 
-/* PROFILE#2.12 Example A (hwk GET) and Example B (jwks Mode 2 POST). */
-static const char *EX_A_TARGET = "/data-hwk?page=2&q=caf%C3%A9";
-static const char *EX_A_INPUT =
-    "sig1=(\"@method\" \"@authority\" \"@path\" \"@query\" \"signature-key\");created=1768786221";
-static const char *EX_A_KEY =
-    "sig1=(scheme=hwk kty=\"OKP\" crv=\"Ed25519\" x=\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\")";
-static const char *EX_A_SIG = "sig1=:0mz4JS77INzv98Czh/R9EFwFeA8anodu1YAfT1h6BILsR8x2U3iO5WK3zzzcvnV"
-                              "MVT7nKAL2c4ICT2/iTJOlAw==:";
-static const char *EX_A_BASE =
-    "\"@method\": GET\n"
-    "\"@authority\": 127.0.0.1:8002\n"
-    "\"@path\": /data-hwk\n"
-    "\"@query\": ?page=2&q=caf%C3%A9\n"
-    "\"signature-key\": sig1=(scheme=hwk kty=\"OKP\" crv=\"Ed25519\" "
-    "x=\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\")\n"
-    "\"@signature-params\": (\"@method\" \"@authority\" \"@path\" \"@query\" "
-    "\"signature-key\");created=1768786221";
-
-static const char *EX_B_BODY =
-    "request_type=auth&scope=profile+email&redirect_uri=http%3A%2F%2F127.0.0.1%3A8001%2Fcallback";
-static const char *EX_B_DIGEST = "sha-256=:98weli1grwG/C86K4Gec2mtNfUmrqXo0H5+0dU95U2I=:";
-static const char *EX_B_NONCE = "YWF1dGgtbm9uY2UtMDAwMQ";
-static const char *EX_B_INPUT = "sig1=(\"@method\" \"@authority\" \"@path\" \"content-type\" "
-                                "\"content-digest\" \"nonce\" \"signature-key\");created=1768786300";
-static const char *EX_B_KEY =
-    "sig1=(scheme=jwks id=\"http://127.0.0.1:8001\" kid=\"key-1\" well-known=\"aauth-agent\")";
-static const char *EX_B_SIG = "sig1=:lTQaKbeOV2LzhI40sfDEPPAFa/ml7o4FENMHGnmNae6dsT1GY0TyCqGczPXzYqa2"
-                              "e+CGTtDJ7vHgkEvUJcSXAA==:";
-static const char *EX_B_BASE =
-    "\"@method\": POST\n"
-    "\"@authority\": 127.0.0.1:8003\n"
-    "\"@path\": /agent/token\n"
-    "\"content-type\": application/x-www-form-urlencoded\n"
-    "\"content-digest\": sha-256=:98weli1grwG/C86K4Gec2mtNfUmrqXo0H5+0dU95U2I=:\n"
-    "\"nonce\": YWF1dGgtbm9uY2UtMDAwMQ\n"
-    "\"signature-key\": sig1=(scheme=jwks id=\"http://127.0.0.1:8001\" kid=\"key-1\" "
-    "well-known=\"aauth-agent\")\n"
-    "\"@signature-params\": (\"@method\" \"@authority\" \"@path\" \"content-type\" "
-    "\"content-digest\" \"nonce\" \"signature-key\");created=1768786300";
-
 struct keys {
     struct aa_jwk agent;     /* RFC 8032 TEST 1, "key-1" (private) */
     struct aa_jwk agent_pub; /* its public half */
