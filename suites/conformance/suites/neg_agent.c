@@ -575,23 +575,7 @@ AA_CASE(neg_agent, limits, .title = "request size limits of /delegate/token (PRO
     while (body.err == AA_OK && body.len <= 1024 * 1024)
         aa_buf_add(&body, pad.p, pad.len);
     aa_buf_adds(&body, "\"}");
-    if (body.err != AA_OK) {
-        aa_check_error(&rb_body, "out of memory");
-    } else {
-        memset(&r, 0, sizeof(r));
-        r.url = a.url.p;
-        r.content_type = NA_JSON_CT;
-        r.body = body.p;
-        r.body_len = body.len;
-        /* the target may refuse before the body is sent (RFC 9110
-         * section 10.1.1); an early 413 followed by a close would
-         * otherwise reset the connection under the body (ERROR) */
-        r.flags = AA_HTTP_REQ_EXPECT_CONTINUE;
-        aa_diag_clear(&d);
-        na_step("RB-02 a %zu-byte body", body.len);
-        rc = na_send("DELEGATE", &r, &resp, NULL, &d);
-        na_expect(&rb_body, "RB-02 body over 1 MiB", rc, &d, &resp, 413, 0, NULL, NULL);
-    }
+    na_expect_body_too_large(&rb_body, "DELEGATE", a.url.p, NA_JSON_CT, &body, &resp);
     ag_cleanup(&a);
 done:
     aa_buf_free(&pad);

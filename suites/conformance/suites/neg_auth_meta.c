@@ -189,23 +189,7 @@ AA_CASE(neg_auth, limits,
     aa_buf_adds(&body, "request_type=auth&x_aauth_conformance_pad=");
     while (body.err == AA_OK && body.len <= 1024 * 1024)
         aa_buf_add(&body, mid, 15 * 1024);
-    if (body.err != AA_OK) {
-        aa_check_error(&rb_body, "out of memory");
-    } else {
-        memset(&r, 0, sizeof(r));
-        r.url = as.token_url;
-        r.content_type = NA_FORM_CT;
-        r.body = body.p;
-        r.body_len = body.len;
-        /* the target may refuse before the body is sent (RFC 9110
-         * section 10.1.1); an early 413 followed by a close would
-         * otherwise reset the connection under the body (ERROR) */
-        r.flags = AA_HTTP_REQ_EXPECT_CONTINUE;
-        aa_diag_clear(&d);
-        na_step("RB-02 a %zu-byte body", body.len);
-        rc = na_send("HARNESS", &r, &resp, NULL, &d);
-        na_expect(&rb_body, "RB-02 body over 1 MiB", rc, &d, &resp, 413, 0, NULL, NULL);
-    }
+    na_expect_body_too_large(&rb_body, "HARNESS", as.token_url, NA_FORM_CT, &body, &resp);
     na_as_cleanup(&as);
 out:
     free(big);

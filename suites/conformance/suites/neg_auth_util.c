@@ -199,6 +199,30 @@ void na_flush(struct na_client *nc)
     }
 }
 
+void na_expect_body_too_large(const struct aa_check *c, const char *who, const char *url,
+                              const char *content_type, const struct aa_buf *body,
+                              struct aa_http_response *resp)
+{
+    struct na_req r;
+    struct aa_diag d;
+    int rc;
+
+    if (body->err != AA_OK) {
+        aa_check_error(c, "out of memory");
+        return;
+    }
+    memset(&r, 0, sizeof(r));
+    r.url = url;
+    r.content_type = content_type;
+    r.body = body->p;
+    r.body_len = body->len;
+    r.flags = AA_HTTP_REQ_EXPECT_CONTINUE;
+    aa_diag_clear(&d);
+    na_step("RB-02 a %zu-byte body", body->len);
+    rc = na_send(who, &r, resp, NULL, &d);
+    na_expect(c, "RB-02 body over 1 MiB", rc, &d, resp, 413, 0, NULL, NULL);
+}
+
 void na_client_why(struct aa_buf *why, const char *what, int rc, const struct aa_diag *d)
 {
     char diag[AA_DIAG_MSG_MAX + 64] = "";

@@ -60,6 +60,15 @@ bool na_recorded(const struct aa_check *c);
 bool na_expect(const struct aa_check *c, const char *what, int rc, const struct aa_diag *d,
                const struct aa_http_response *resp, long status, long alt_status, const char *error,
                const char *alt_error);
+/* RB-02: POST |body| (built by the caller past 1 MiB; its err flag set
+ * means it could not be) to |url| as |who| with "Expect: 100-continue",
+ * so the target may refuse before the body is sent (RFC 9110 section
+ * 10.1.1) - an early 413 followed by a close would otherwise reset the
+ * connection under the body and the check could only be ERROR - and
+ * expect 413. |resp| receives the answer. */
+void na_expect_body_too_large(const struct aa_check *c, const char *who, const char *url,
+                              const char *content_type, const struct aa_buf *body,
+                              struct aa_http_response *resp);
 /* Any 4xx is right (RB-05); 5xx, crash, hang and other statuses fail. */
 bool na_expect_4xx(const struct aa_check *c, const char *what, int rc, const struct aa_diag *d,
                    const struct aa_http_response *resp);
