@@ -565,27 +565,6 @@ out:
 
 /* ---- TEST 2 ----------------------------------------------------------------- */
 
-/* The body matches |want| (NULL-terminated name/value pairs) by value; the
- * resource may add members. */
-static void expect_body(const struct aa_check *c, const struct aa_http_response *resp,
-                        const char *const *want)
-{
-    cJSON *doc = dlg_json_body(resp), *exp = dlg_json_object(want);
-    struct aa_buf diff;
-
-    aa_buf_init(&diff, 4096);
-    if (exp == NULL)
-        dlg_error(c, "cannot build the expected body");
-    else if (doc == NULL)
-        dlg_fail(c, NULL, "the body is not a JSON object", NULL);
-    else if (aa_conf_json_equal(exp, doc, AA_JSON_CMP_SUBSET | AA_JSON_CMP_NULL_ABSENT, &diff))
-        aa_check_pass(c, "%s", resp->body);
-    else
-        dlg_fail(c, NULL, diff.p != NULL ? diff.p : "differs", "response: %s", resp->body);
-    aa_buf_free(&diff);
-    cJSON_Delete(exp);
-    cJSON_Delete(doc);
-}
 
 /*
  * PROFILE#7 F2.3/F6 TEST 2: a fresh agent identity that only the harness
@@ -675,7 +654,7 @@ static void test2(struct dg *g)
         const char *const want[] = {"scheme",         "jwt",        "token_type", "agent+jwt",
                                     "method",         "GET",        "agent",      g->ag->id,
                                     "agent_delegate", DELEGATE_SUB, NULL};
-        expect_body(&t2_body, &g->resp, want);
+        dlg_expect_body(&t2_body, &g->resp, want);
     } else {
         dlg_not_evaluated(&t2_ok, AA_CHECKS(&t2_body));
     }
@@ -970,7 +949,7 @@ static bool test3(struct dg *g)
             "scheme", "jwt",       "token_type", "auth+jwt",       "method",
             "GET",    "agent",     g->ag->id,    "agent_delegate", DELEGATE_SUB,
             "scope",  g->at_scope, NULL};
-        expect_body(&t3_r_body, &g->resp, want);
+        dlg_expect_body(&t3_r_body, &g->resp, want);
     } else {
         dlg_not_evaluated(&t3_r_ok, AA_CHECKS(&t3_r_body));
     }

@@ -651,3 +651,25 @@ cJSON *dlg_json_object(const char *const *pairs)
         }
     return o;
 }
+
+/* The body matches |want| (NULL-terminated name/value pairs) by value; the
+ * resource may add members. */
+void dlg_expect_body(const struct aa_check *c, const struct aa_http_response *resp,
+                     const char *const *want)
+{
+    cJSON *doc = dlg_json_body(resp), *exp = dlg_json_object(want);
+    struct aa_buf diff;
+
+    aa_buf_init(&diff, 4096);
+    if (exp == NULL)
+        dlg_error(c, "cannot build the expected body");
+    else if (doc == NULL)
+        dlg_fail(c, NULL, "the body is not a JSON object", NULL);
+    else if (aa_conf_json_equal(exp, doc, AA_JSON_CMP_SUBSET | AA_JSON_CMP_NULL_ABSENT, &diff))
+        aa_check_pass(c, "%s", resp->body);
+    else
+        dlg_fail(c, NULL, diff.p != NULL ? diff.p : "differs", "response: %s", resp->body);
+    aa_buf_free(&diff);
+    cJSON_Delete(exp);
+    cJSON_Delete(doc);
+}

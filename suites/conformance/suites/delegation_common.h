@@ -163,5 +163,10 @@ int dlg_url(struct aa_buf *out, const char *base, const char *path);
 /* A JSON object {"k":"v",...} of the NULL-terminated name/value pairs
  * (values NULL are skipped) for aa_conf_json_equal. */
 cJSON *dlg_json_object(const char *const *pairs);
+/* |c| PASSes when the JSON body of |resp| holds |want| (NULL-terminated
+ * name/value pairs) by value; the resource may add members, null counts
+ * as absent (PROFILE#6.2). FAIL with the difference otherwise. */
+void dlg_expect_body(const struct aa_check *c, const struct aa_http_response *resp,
+                     const char *const *want);
 
 #endif

@@ -87,26 +87,6 @@ PS_CHECK(f1_rate_signed, "pseudonymous.public.signed-accepted", 0, AA_LEVEL_MUST
          "GET {resource}/public signed with scheme=hwk while unsigned calls are limited", "200",
          NULL);
 
-/* The body holds |want| (name/value pairs) by value. */
-static void expect_members(const struct aa_check *c, const struct aa_http_response *resp,
-                           const char *const *want)
-{
-    cJSON *doc = dlg_json_body(resp), *exp = dlg_json_object(want);
-    struct aa_buf diff;
-
-    aa_buf_init(&diff, 4096);
-    if (exp == NULL)
-        dlg_error(c, "cannot build the expected body");
-    else if (doc == NULL)
-        dlg_fail(c, NULL, "the body is not a JSON object", NULL);
-    else if (aa_conf_json_equal(exp, doc, AA_JSON_CMP_SUBSET | AA_JSON_CMP_NULL_ABSENT, &diff))
-        aa_check_pass(c, "%s", resp->body);
-    else
-        dlg_fail(c, NULL, diff.p != NULL ? diff.p : "differs", "response: %s", resp->body);
-    aa_buf_free(&diff);
-    cJSON_Delete(exp);
-    cJSON_Delete(doc);
-}
 
 /* The first Agent-Auth is exactly the base challenge `httpsig`. */
 static void expect_base_challenge(const struct aa_check *c, const struct aa_http_response *resp)
@@ -192,7 +172,7 @@ AA_CASE(pseudonymous, flow, .title = "Pseudonymous flow F1 (PROFILE#7 F1.1-F1.3)
     rc = send_hwk("GET", url.p, NULL, NULL, &key, &resp, &d);
     if (dlg_expect_http(&f1_get, rc, &d, &resp, 200, NULL)) {
         const char *const want[] = {"scheme", "hwk", "method", "GET", NULL};
-        expect_members(&f1_get_body, &resp, want);
+        dlg_expect_body(&f1_get_body, &resp, want);
     } else {
         dlg_not_evaluated(&f1_get, AA_CHECKS(&f1_get_body));
     }
@@ -205,7 +185,7 @@ AA_CASE(pseudonymous, flow, .title = "Pseudonymous flow F1 (PROFILE#7 F1.1-F1.3)
                   &resp, &d);
     if (dlg_expect_http(&f1_post, rc, &d, &resp, 200, NULL)) {
         const char *const want[] = {"scheme", "hwk", "method", "POST", NULL};
-        expect_members(&f1_post_body, &resp, want);
+        dlg_expect_body(&f1_post_body, &resp, want);
     } else {
         dlg_not_evaluated(&f1_post, AA_CHECKS(&f1_post_body));
     }
